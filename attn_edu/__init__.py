@@ -1,0 +1,17 @@
+"""attn_edu: the library behind the attn-edu textbook on attention in CNNs.
+
+- ``attn_edu.modules``: reference implementations, one file per paper.
+- ``attn_edu.functional``: the pure functions they are built from.
+- ``attn_edu.create(name, channels, **kw)`` / ``attn_edu.available()``.
+- ``attn_edu.models``: ResNets that place each module where its paper does,
+  and small networks for CPU experiments.
+- ``attn_edu.profile``: parameters, FLOPs and bytes moved.
+- ``attn_edu.data``: seeded synthetic data sets, generated on the fly.
+"""
+
+from . import functional, modules
+from .registry import available, create
+
+__version__ = "0.1.0"
+
+__all__ = ["available", "create", "functional", "modules", "__version__"]
