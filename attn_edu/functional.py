@@ -82,7 +82,7 @@ def soft_threshold(x: torch.Tensor, tau: torch.Tensor | float) -> torch.Tensor:
     Its derivative is 1 outside the band and 0 inside.
     """
     tau = torch.as_tensor(tau, dtype=x.dtype, device=x.device)
-    if bool((tau < 0).any()):
+    if not tau.is_meta and bool((tau < 0).any()):
         raise ValueError(f"soft_threshold expects tau >= 0; got a minimum of {tau.min().item():.4g}")
     return torch.sign(x) * torch.relu(x.abs() - tau)
 

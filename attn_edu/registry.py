@@ -6,11 +6,15 @@ arguments, and maps (B, C, H, W) to (B, C, H, W).
 
 from __future__ import annotations
 
-from functools import partial
-
 from torch import nn
 
 from . import modules
+
+def _shrinkage(channels: int, channel_wise: bool, kwargs: dict) -> nn.Module:
+    if "channel_wise" in kwargs:  # the name already decides it
+        raise ValueError("drsn-cs and drsn-cw fix the threshold kind; do not pass channel_wise")
+    return modules.Shrinkage(channels, channel_wise=channel_wise, **kwargs)
+
 
 _REGISTRY = {
     "se": modules.SqueezeExcitation,
@@ -21,8 +25,8 @@ _REGISTRY = {
     "bam": modules.BAM,
     "eca": modules.EfficientChannelAttention,
     "sk": modules.SelectiveKernel,
-    "drsn-cs": partial(modules.Shrinkage, channel_wise=False),
-    "drsn-cw": partial(modules.Shrinkage, channel_wise=True),
+    "drsn-cs": lambda channels, **kw: _shrinkage(channels, False, kw),
+    "drsn-cw": lambda channels, **kw: _shrinkage(channels, True, kw),
     "nonlocal": modules.NonLocalBlock,
 }
 

@@ -72,3 +72,8 @@ def test_official_branches_end_without_batch_norm():
 def test_unknown_variant_is_rejected(kwargs):
     with pytest.raises(ValueError, match="must be one of"):
         BAM(32, **kwargs)
+
+
+def test_negative_number_of_dilated_convolutions_is_rejected():
+    with pytest.raises(ValueError, match="num_dilated must be a whole number >= 0; got -1"):
+        BAM(32, num_dilated=-1)

@@ -43,3 +43,8 @@ def test_unknown_name_lists_the_available_ones():
 def test_created_module_runs():
     block = attn_edu.create("cbam", 32)
     assert block(torch.randn(2, 32, 4, 4)).shape == (2, 32, 4, 4)
+
+
+def test_shrinkage_name_cannot_be_contradicted():
+    with pytest.raises(ValueError, match="do not pass channel_wise"):
+        attn_edu.create("drsn-cs", 16, channel_wise=True)

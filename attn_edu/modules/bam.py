@@ -69,6 +69,8 @@ class BAMSpatial(nn.Module):
         super().__init__()
         hidden = hidden_units(f"BAM(channels={channels}, reduction={reduction})", channels, reduction)
         check_positive(f"BAM(channels={channels})", "dilation", dilation)
+        if isinstance(num_dilated, bool) or not isinstance(num_dilated, int) or num_dilated < 0:
+            raise ValueError(f"BAM(channels={channels}): num_dilated must be a whole number >= 0; got {num_dilated!r}")
         layers = [nn.Conv2d(channels, hidden, 1), nn.BatchNorm2d(hidden), nn.ReLU()]  # f_0: C -> C/r
         for _ in range(num_dilated):  # f_1, f_2: 3x3, dilation d, padding d keeps H x W
             layers += [nn.Conv2d(hidden, hidden, 3, padding=dilation, dilation=dilation), nn.BatchNorm2d(hidden), nn.ReLU()]
