@@ -31,6 +31,16 @@ def check_feature_map(who: str, channels: int, x: torch.Tensor, spatial: str = "
         raise ValueError(f"{who} expects a floating-point tensor; got dtype {x.dtype}")
 
 
+def check_batch_for_norm(who: str, x: torch.Tensor, training: bool) -> None:
+    """BatchNorm over pooled features needs two samples or more in training mode."""
+    if training and x.shape[0] < 2:
+        raise ValueError(
+            f"{who} in training mode needs a batch of at least 2: its BatchNorm sees one "
+            f"pooled value per channel per sample; got a batch of {x.shape[0]}. "
+            f"Call .eval() to run a single sample."
+        )
+
+
 def hidden_units(who: str, channels: int, reduction: int) -> int:
     """``channels // reduction``, the width of a bottleneck MLP; must be at least 1."""
     check_positive(who, "channels", channels)

@@ -11,6 +11,8 @@ import math
 
 import torch
 
+from ._checks import _shape
+
 __all__ = [
     "global_avg_pool",
     "channel_pool",
@@ -29,7 +31,7 @@ def global_avg_pool(x: torch.Tensor) -> torch.Tensor:
     axes as size 1 so the result broadcasts back against ``x``.
     """
     if x.dim() < 3:
-        raise ValueError(f"global_avg_pool expects (B, C, L) or (B, C, H, W); got {tuple(x.shape)}")
+        raise ValueError(f"global_avg_pool expects (B, C, L) or (B, C, H, W); got {_shape(x)}")
     return x.mean(dim=tuple(range(2, x.dim())), keepdim=True)  # (B, C, H, W) -> (B, C, 1, 1)
 
 
@@ -42,7 +44,7 @@ def channel_pool(x: torch.Tensor) -> torch.Tensor:
     input channels of the 7x7 convolution that follows).
     """
     if x.dim() != 4:
-        raise ValueError(f"channel_pool expects (B, C, H, W); got {tuple(x.shape)}")
+        raise ValueError(f"channel_pool expects (B, C, H, W); got {_shape(x)}")
     mean = x.mean(dim=1, keepdim=True)  # (B, C, H, W) -> (B, 1, H, W)
     peak = x.amax(dim=1, keepdim=True)  # (B, C, H, W) -> (B, 1, H, W)
     return torch.cat([mean, peak], dim=1)  # -> (B, 2, H, W)

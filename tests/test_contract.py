@@ -141,3 +141,11 @@ def test_reduction_that_leaves_no_hidden_unit_is_rejected(name):
 def test_even_or_nonpositive_kernel_is_rejected(name, kwargs):
     with pytest.raises(ValueError, match="must be"):
         attn_edu.create(name, 16, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["bam", "sk", "drsn-cs", "drsn-cw"])
+def test_single_sample_in_training_mode_explains_the_batchnorm_limit(name):
+    module, channels = build(name, torch.float32)
+    with pytest.raises(ValueError, match=r"needs a batch of at least 2.*got a batch of 1.*\.eval\(\)"):
+        module.train()(torch.randn(1, channels, 5, 4))
+    assert module.eval()(torch.randn(1, channels, 5, 4)).shape == (1, channels, 5, 4)

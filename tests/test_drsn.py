@@ -76,3 +76,8 @@ def test_unit_adds_the_identity_to_the_shrunk_residual():
 def test_unit_rejects_images_when_built_for_signals():
     with pytest.raises(ValueError, match=r"expects input \(B, 4, L\); got \(2, 4, 5, 5\)"):
         ResidualShrinkageUnit(4, dims=1)(torch.randn(2, 4, 5, 5))
+
+
+def test_unit_rejects_an_even_kernel():
+    with pytest.raises(ValueError, match="kernel_size must be odd"):
+        ResidualShrinkageUnit(4, 4, kernel_size=4)

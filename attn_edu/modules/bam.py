@@ -37,7 +37,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import check_choice, check_feature_map, check_positive, hidden_units
+from .._checks import check_batch_for_norm, check_choice, check_feature_map, check_positive, hidden_units
 
 
 class BAMChannel(nn.Module):
@@ -116,6 +116,7 @@ class BAM(nn.Module):
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         """M(F), the full 3-D attention map, (B, C, H, W)."""
         check_feature_map(f"BAM(channels={self.channels})", self.channels, x)
+        check_batch_for_norm(f"BAM(channels={self.channels})", x, self.training)
         channel_logits = self.channel_branch(x)  # M_c(F): (B, C, 1, 1)
         spatial_logits = self.spatial_branch(x)  # M_s(F): (B, 1, H, W)
         if self.combine == "sum":

@@ -30,10 +30,9 @@ Paper and official code (Jongchan/attention-module):
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_feature_map, check_odd, hidden_units
+from .._checks import _shape, check_feature_map, check_odd, hidden_units
 from ..functional import channel_pool
 
 POOL_TYPES = ("avg", "max", "lp", "lse")
@@ -90,7 +89,7 @@ class SpatialGate(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Returns the gate M_s(F), shaped (B, 1, H, W)."""
         if x.dim() != 4:
-            raise ValueError(f"SpatialGate expects input (B, C, H, W); got {tuple(x.shape)}")
+            raise ValueError(f"SpatialGate expects input (B, C, H, W); got {_shape(x)}")
         pooled = channel_pool(x)  # [AvgPool(F); MaxPool(F)]: (B, C, H, W) -> (B, 2, H, W)
         return torch.sigmoid(self.norm(self.conv(pooled)))  # (B, 2, H, W) -> (B, 1, H, W)
 

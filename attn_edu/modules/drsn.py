@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_feature_map, check_positive
+from .._checks import check_batch_for_norm, check_feature_map, check_odd, check_positive
 from ..functional import soft_threshold
 
 
@@ -67,6 +67,7 @@ class Shrinkage(nn.Module):
         """tau, shaped to broadcast over x: (B, C, 1[, 1]) for CW, (B, 1, 1[, 1]) for CS."""
         kind = "CW" if self.channel_wise else "CS"
         check_feature_map(f"Shrinkage[{kind}](channels={self.channels})", self.channels, x, spatial="L | H, W")
+        check_batch_for_norm(f"Shrinkage[{kind}](channels={self.channels})", x, self.training)
         spatial_axes = tuple(range(2, x.dim()))
         abs_mean = x.abs().mean(dim=spatial_axes)  # a = GAP(|x|): (B, C, ...) -> (B, C)
         alpha = self.scale_net(abs_mean)  # (B, C) -> (B, C) for CW, (B, 1) for CS
@@ -115,6 +116,7 @@ class ResidualShrinkageUnit(nn.Module):
         if out_channels < in_channels:
             raise ValueError(f"{who}: the zero-padded identity needs out_channels >= in_channels")
         check_positive(who, "stride", stride)
+        check_odd(who, "kernel_size", kernel_size)
         conv = nn.Conv1d if dims == 1 else nn.Conv2d
         norm = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
         self.in_channels, self.out_channels, self.stride, self.dims = in_channels, out_channels, stride, dims

@@ -26,7 +26,6 @@ Pass ``k_size`` to fix k; leave it ``None`` for the formula.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_feature_map, check_odd, check_positive

@@ -33,7 +33,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import check_feature_map, check_positive, hidden_units
+from .._checks import check_batch_for_norm, check_feature_map, check_positive, hidden_units
 
 
 class SelectiveKernel(nn.Module):
@@ -88,6 +88,7 @@ class SelectiveKernel(nn.Module):
     def branch_weights(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The split maps (B, M, C, H, W) and the select weights (B, M, C, 1, 1)."""
         check_feature_map(f"SelectiveKernel(channels={self.channels})", self.channels, x)
+        check_batch_for_norm(f"SelectiveKernel(channels={self.channels})", x, self.training)
         split = torch.stack([path(x) for path in self.paths], dim=1)  # M x (B, C, H, W) -> (B, M, C, H, W)
         fused = split.sum(dim=1)  # U, Eq. 1: (B, M, C, H, W) -> (B, C, H, W)
         s = fused.mean(dim=(2, 3), keepdim=True)  # Eq. 2: (B, C, H, W) -> (B, C, 1, 1)
