@@ -25,6 +25,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=book
 
 test: $(STAMP)
+	$(BIN)/python tools/build_notebooks.py
 	$(BIN)/python -m pytest
 
 clean:
