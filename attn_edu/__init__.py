@@ -7,11 +7,17 @@
   and small networks for CPU experiments.
 - ``attn_edu.profile``: parameters, FLOPs and bytes moved.
 - ``attn_edu.data``: seeded synthetic data sets, generated on the fly.
+- ``attn_edu.shapes``: ``trace(name, input_shape)``, every intermediate tensor
+  of a mechanism, step by step, in the paper's words.
+- ``attn_edu.widgets``: the shape explorer, the broadcast explorer and the
+  plots of what a trained model attends to (import it in a notebook).
+- ``attn_edu.images`` and ``attn_edu.training``: the photograph-based feature
+  maps and the seeded training loop the chapters share.
 """
 
-from . import functional, modules
+from . import functional, modules, shapes
 from .registry import available, create
 
 __version__ = "0.1.0"
 
-__all__ = ["available", "create", "functional", "modules", "__version__"]
+__all__ = ["available", "create", "functional", "modules", "shapes", "__version__"]

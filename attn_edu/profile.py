@@ -1082,7 +1082,7 @@ TABLE_COLUMNS = (
 )
 
 
-def _human(value: float, unit: str = "") -> str:
+def human(value: float, unit: str = "") -> str:
     """1234567 -> '1.23 M': three significant digits and an SI prefix."""
     for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= scale:
@@ -1112,12 +1112,12 @@ def table(
         cells = [
             row["mechanism"],
             f"{row['parameters']:,}",
-            _human(row["macs"]),
-            _human(row["flops_matmul"]),
-            _human(row["flops_elementwise"]),
-            _human(row["flops_total"]),
+            human(row["macs"]),
+            human(row["flops_matmul"]),
+            human(row["flops_elementwise"]),
+            human(row["flops_total"]),
             str(row["passes_read"]),
-            _human(row["bytes_total"], "B"),
+            human(row["bytes_total"], "B"),
             f"{row['arithmetic_intensity']:.2f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
