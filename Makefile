@@ -21,8 +21,11 @@ $(STAMP): pyproject.toml constraints.txt
 	@cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $(STAMP)
 
+# Jupyter refuses to run as root unless told; containers often run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=book
+	$(BIN)/jupyter lab --notebook-dir=book $(ROOT_FLAG)
 
 test: $(STAMP)
 	$(BIN)/python tools/build_notebooks.py
