@@ -30,6 +30,7 @@ import math
 import numbers
 
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 
@@ -105,7 +106,7 @@ _SHAPES = {
     "square": lambda u, v: _in_box(u, v) & (torch.maximum(u.abs(), v.abs()) > 0.6),
     "ring": lambda u, v: ((u**2 + v**2) > 0.55**2) & ((u**2 + v**2) < 1.0),
     "x": lambda u, v: _in_box(u, v) & ((u.abs() - v.abs()).abs() < 0.2),
-    "bar": lambda u, v: _in_box(u, v) & (u.abs() < 0.3),
+    "bar": lambda u, v: _in_box(u, v) & (u.abs() < 0.25),
     "triangle": lambda u, v: _in_box(u, v) & (v.abs() <= (u + 1) / 2),
     "block": _in_box,
     "disk": lambda u, v: (u**2 + v**2) < 0.95**2,
@@ -141,7 +142,7 @@ def _random_centres(half, height, width, gen):
 # ----------------------------------------------------------------- generators
 
 def channel_selection(n=2000, channels=16, informative=4, num_classes=4, size=16,
-                      signal=0.3, noise_std=2.0, *, seed=0, task_seed=0):
+                      signal=0.15, noise_std=3.0, *, seed=0, task_seed=0):
     """Channel attention (SE, ECA): few informative channels among loud noise.
 
     Each informative channel has a class-dependent mean (``signal`` times one of
@@ -204,13 +205,14 @@ def object_in_clutter(n=2000, size=32, num_classes=4, object_size=7, clutter=8,
     cy, cx = _random_centres(half, size, size, gen)
     mask = _draw(OBJECT_SHAPES, y, cy, cx, half, size, size)  # (N, H, W)
 
+    # Gaussian blobs; exp(-(dy^2 + dx^2)) = exp(-dy^2) * exp(-dx^2), so draw rows and cols apart.
     grid = torch.arange(size, dtype=torch.float32)
-    by = _uniform((n, clutter, 1, 1), 0, size - 1, gen)
-    bx = _uniform((n, clutter, 1, 1), 0, size - 1, gen)
-    width = _uniform((n, clutter, 1, 1), 1.0, 2.0, gen)
-    height = _uniform((n, clutter, 1, 1), 0.5, 1.0, gen)
-    dist2 = (grid.view(1, 1, -1, 1) - by) ** 2 + (grid.view(1, 1, 1, -1) - bx) ** 2
-    background = (height * torch.exp(-dist2 / (2 * width**2))).sum(dim=1)  # (N, H, W)
+    by, bx = _uniform((2, n, clutter, 1), 0, size - 1, gen)
+    width = _uniform((n, clutter, 1), 1.0, 2.0, gen)
+    height = _uniform((n, clutter, 1), 0.5, 1.0, gen)
+    gy = height * torch.exp(-((grid - by) ** 2) / (2 * width**2))  # (N, B, H)
+    gx = torch.exp(-((grid - bx) ** 2) / (2 * width**2))  # (N, B, W)
+    background = torch.einsum("nbh,nbw->nhw", gy, gx)  # (N, H, W)
     x = torch.where(mask, 1.0, background) + noise * torch.randn(n, size, size, generator=gen)
     return SyntheticDataset(
         x.unsqueeze(1), y,
@@ -236,11 +238,13 @@ def multi_scale_objects(n=2000, size=32, num_classes=4, min_size=5, max_size=27,
     _check_int(f, "min_size", min_size, 3)
     _check_int(f, "max_size", max_size, min_size, size, f"size ({size})",
                min_size=min_size, size=size)
-    gen = torch.Generator().manual_seed(seed)
+    low, high = min_size // 2, (max_size - 1) // 2  # half-widths of odd sizes in range
+    _check(low <= high, f, "there must be an odd side length between min_size and "
+           f"max_size; got {min_size} and {max_size}", min_size=min_size, max_size=max_size)
     _check_positive(f, "noise", noise)
+    gen = torch.Generator().manual_seed(seed)
     y = _balanced_labels(n, num_classes, gen)
-    half = torch.randint(min_size // 2, (max_size - 1) // 2 + 1, (n,), generator=gen)
-    half = half.clamp(min=(min_size + 1) // 2 if min_size % 2 == 0 else min_size // 2)
+    half = torch.randint(low, high + 1, (n,), generator=gen)
     cy, cx = _random_centres(half, size, size, gen)
     mask = _draw(OBJECT_SHAPES, y, cy, cx, half, size, size)  # (N, H, W)
     x = mask.float() + noise * torch.randn(n, size, size, generator=gen)
@@ -279,16 +283,22 @@ def noisy_vibration(n=2000, length=512, num_classes=4, snr_db=-5.0, *, seed=0):
     t = torch.arange(length, dtype=torch.float64)
     shaft = torch.sin(2 * math.pi * t / 90 + _uniform((n, 1), 0, 2 * math.pi, gen))
 
+    # Impacts: a train of spikes, one every `period` samples (with small speed changes).
     period = torch.tensor([p or 1.0 for p in _FAULT_PERIOD], dtype=torch.float64)[y]
-    period = period * _uniform(n, 0.97, 1.03, gen).double()      # small speed changes
+    period = period * _uniform(n, 0.97, 1.03, gen).double()
     impacts = math.ceil(length / min(p for p in _FAULT_PERIOD if p)) + 1
     start = _uniform(n, 0, 1, gen).double() * period
-    when = start[:, None] + period[:, None] * torch.arange(impacts)  # (N, M)
+    when = (start[:, None] + period[:, None] * torch.arange(impacts)).round().long()  # (N, M)
     strength = _uniform((n, impacts), 0.7, 1.3, gen).double()
-    strength[y == 0] = 0.0                                        # healthy: no impacts
-    lag = t.view(1, 1, -1) - when.unsqueeze(-1)                   # (N, M, L)
-    ring = torch.exp(-lag.clamp(min=0) / 6) * torch.sin(2 * math.pi * 0.2 * lag)
-    impulses = (strength.unsqueeze(-1) * ring * (lag >= 0)).sum(dim=1)  # (N, L)
+    strength[(y == 0)[:, None] | (when >= length)] = 0.0  # healthy: no impacts
+    spikes = torch.zeros(n, length, dtype=torch.float64)
+    spikes.scatter_add_(1, when.clamp(max=length - 1), strength)  # (N, L)
+    # Each spike rings the machine's resonance (0.2 cycles per sample), which dies away.
+    k = torch.arange(48, dtype=torch.float64)
+    ring = torch.exp(-k / 6) * torch.sin(2 * math.pi * 0.2 * k)
+    kernel = ring.flip(0).float().view(1, 1, -1)
+    impulses = F.conv1d(spikes.float().unsqueeze(1), kernel, padding=len(k) - 1)
+    impulses = impulses[:, 0, :length].double()  # (N, L)
     clean = 0.5 * shaft + impulses
     clean = clean / clean.pow(2).mean(dim=1, keepdim=True).sqrt()  # unit power
 
@@ -353,7 +363,7 @@ def long_range(n=2000, size=32, patterns=4, marker_size=5, noise=0.3, *,
     _check(marker_size % 2 == 1, f, f"marker_size must be odd; got {marker_size}",
            marker_size=marker_size)
     half = marker_size // 2
-    _check_int(f, "size", size, 4 * (half + 2), None, size=size, marker_size=marker_size)
+    _check_int(f, "size", size, 4 * (half + 2), marker_size=marker_size)
     _check_positive(f, "noise", noise)
     task = torch.Generator().manual_seed(task_seed)
     bits = torch.randint(2, (patterns, marker_size, marker_size), generator=task)
