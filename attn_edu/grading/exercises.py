@@ -1,0 +1,256 @@
+"""The exercises of each chapter: what a student writes, and what it is checked against.
+
+Every exercise names the object the notebook defines (``answer``), the
+reference it is compared with, its points and difficulty, and the visible
+cases. The solution notebook (``solutions/NN-slug.md``) adds hidden cases in
+its check cells; ``has_hidden`` says that it does, so the notebook can tell
+a student that passing the visible checks is not yet full marks.
+
+Some exercises ask for a number (a parameter or FLOP count) for which the
+library has no single function; their references are written out below.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .. import functional, modules, profile, registry
+from ..functional import eca_kernel_size
+from .compare import CheckResult, Plan, check_plan, make_plan
+from .specs import bool_mask, causal, randn
+
+# ---------------------------------------------------------------------------
+# References that the library does not have as one function
+# ---------------------------------------------------------------------------
+
+
+def se_parameter_count(channels: int, reduction: int = 16, bias: bool = True) -> int:
+    """Parameters of an SE block: 2*C*h (+ h + C with biases), h = C // r."""
+    return profile.parameter_formula("se", channels, reduction=reduction, bias=bias)
+
+
+def eca_cost(channels: int, batch: int = 1) -> tuple[int, int]:
+    """(parameters, multiply-accumulates) of ECA with k = psi(C), for a batch of B."""
+    k = eca_kernel_size(channels)
+    params = profile.parameter_formula("eca", channels)
+    macs = profile.flops("eca", (batch, channels, 1, 1))["macs"]
+    assert params == k and macs == batch * channels * k
+    return params, macs
+
+
+def causal_mask(length: int) -> torch.Tensor:
+    """(L, L) boolean: True where query i may attend to key j, i.e. j <= i."""
+    return torch.ones(length, length, dtype=torch.bool).tril()
+
+
+def attention_flops(length: int, dim: int) -> int:
+    """FLOPs of softmax(Q K^T / sqrt(d)) V for L queries and keys of width d.
+
+    Counted as in attn_edu.profile: 2 FLOPs per multiply-accumulate of the
+    two matrix products (L*L*d MACs each), one per score for the scaling,
+    and 3n - 1 per softmax over n numbers.
+    """
+    matmuls = 2 * (length * length * dim) * 2
+    scaling = length * length
+    softmax = length * (3 * length - 1)
+    return matmuls + scaling + softmax
+
+
+# ---------------------------------------------------------------------------
+# The registry
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise of one chapter."""
+
+    chapter: str
+    id: str  # grade_id of the solution cell; its check cell is f"{id}-check"
+    title: str
+    stars: int
+    points: float
+    answer: str  # the name the notebook defines
+    reference: Any
+    cases: tuple = ()
+    forbidden: tuple = ()  # further library code the answer must not call
+    has_hidden: bool = True
+    seeds: tuple = (0, 1)
+
+    @property
+    def check_id(self) -> str:
+        return f"{self.id}-check"
+
+    @property
+    def label(self) -> str:
+        return f"{self.title} {'★' * self.stars}"
+
+    def plan(self, hidden_cases: list | None = None) -> Plan:
+        """The probes for this exercise (visible, plus hidden cases if given)."""
+        return make_plan(self.reference, list(self.cases), hidden_cases=hidden_cases, seeds=self.seeds, name=self.answer)
+
+    def check(self, candidate: Any, hidden_cases: list | None = None) -> CheckResult:
+        """Compare ``candidate`` with the reference in this process."""
+        return check_plan(self.plan(hidden_cases), self.reference, candidate, forbidden=self.forbidden, name=self.answer)
+
+    def points_for(self, result: CheckResult) -> float:
+        """Points earned: the exercise's points times the passed fraction; 0 if the reference was used."""
+        if "reference-used" in result.flags:
+            return 0
+        earned = round(self.points * result.fraction, 2)
+        return int(earned) if earned == int(earned) else earned
+
+
+SE = "02-squeeze-and-excitation"
+ECA = "03-efficient-channel-attention"
+SDPA = "09-scaled-dot-product-attention"
+
+_COUNTERS = (profile.parameter_formula, profile.count_parameters, profile.flops, profile.bytes_moved, registry.create)
+
+_EXERCISES = [
+    # 02 Squeeze-and-Excitation ------------------------------------------------
+    Exercise(
+        SE, "se-squeeze", "The squeeze: global average pooling", 1, 1, "squeeze",
+        functional.global_avg_pool,
+        cases=(
+            {"args": [randn(2, 3, 4, 5)]},
+            {"args": [randn(4, 6, 7)], "check": "signals (B, C, L)"},
+            {"args": [randn(1, 1, 1, 1)], "check": "edge inputs"},
+        ),
+    ),
+    Exercise(
+        SE, "se-forward", "SE's forward pass", 2, 3, "SqueezeExcitation",
+        modules.SqueezeExcitation,
+        cases=(
+            {"init": {"channels": 16, "reduction": 4}, "input": (2, 16, 5, 4)},
+            {"init": {"channels": 32, "reduction": 8}, "input": (3, 32, 4, 6)},
+        ),
+        forbidden=(functional.global_avg_pool, registry.create),
+    ),
+    Exercise(
+        SE, "se-parameters", "Counting SE's parameters", 1, 1, "se_parameter_count",
+        se_parameter_count,
+        cases=(
+            {"args": [64]},
+            {"args": [256]},
+            {"args": [512, 16]},
+            {"args": [100, 16]},
+            {"args": [64, 4, False]},
+        ),
+        forbidden=(*_COUNTERS, modules.SqueezeExcitation),
+    ),
+    Exercise(
+        SE, "se-fix", "Fix the blog's SE block", 3, 2, "SEBlock",
+        functools.partial(modules.SqueezeExcitation, bias=False),
+        cases=(
+            {"init": {"channels": 16, "reduction": 4}, "input": (2, 16, 5, 4)},
+            {"init": {"channels": 32, "reduction": 8}, "input": (2, 32, 6, 3)},
+        ),
+        forbidden=(modules.SqueezeExcitation, registry.create),
+    ),
+    # 03 Efficient Channel Attention -------------------------------------------
+    Exercise(
+        ECA, "eca-kernel-size", "ECA's adaptive kernel size", 1, 1, "eca_kernel_size",
+        functional.eca_kernel_size,
+        cases=tuple({"args": [c]} for c in (16, 64, 256, 512, 1024, 2048)),
+    ),
+    Exercise(
+        ECA, "eca-forward", "ECA's forward pass", 2, 3, "EfficientChannelAttention",
+        modules.EfficientChannelAttention,
+        cases=(
+            {"init": {"channels": 16}, "input": (2, 16, 5, 4)},
+            {"init": {"channels": 64, "k_size": 5}, "input": (2, 64, 3, 3)},
+        ),
+        forbidden=(registry.create,),
+    ),
+    Exercise(
+        ECA, "eca-cost", "What ECA costs", 1, 1, "eca_cost",
+        eca_cost,
+        cases=(
+            {"args": [64]},
+            {"args": [256, 1]},
+            {"args": [2048, 8]},
+            {"args": [512, 32]},
+        ),
+        forbidden=(*_COUNTERS, modules.EfficientChannelAttention),
+    ),
+    Exercise(
+        ECA, "eca-fix", "Fix the blog's ECA block", 3, 2, "ECABlock",
+        modules.EfficientChannelAttention,
+        cases=(
+            {"init": {"channels": 16}, "input": (2, 16, 5, 4)},
+            {"init": {"channels": 64}, "input": (2, 64, 4, 6)},
+        ),
+        forbidden=(registry.create,),
+    ),
+    # 09 Scaled dot-product attention ------------------------------------------
+    Exercise(
+        SDPA, "sdpa", "Scaled dot-product attention with a mask", 3, 3, "scaled_dot_product_attention",
+        functional.scaled_dot_product_attention,
+        cases=(
+            {"args": [randn(2, 5, 8), randn(2, 7, 8), randn(2, 7, 3)], "check": "no mask"},
+            {"args": [randn(2, 5, 8), randn(2, 7, 8), randn(2, 7, 3)], "kwargs": {"mask": bool_mask(2, 5, 7)},
+             "check": "boolean mask"},
+            {"args": [randn(2, 3, 4, 6), randn(2, 3, 4, 6), randn(2, 3, 4, 6)], "kwargs": {"mask": causal(4, 4)},
+             "check": "heads and a causal mask"},
+            {"args": [randn(2, 5, 8), randn(2, 7, 8), randn(2, 7, 3)], "kwargs": {"mask": randn(5, 7, grad=False)},
+             "check": "float mask (added to the scores)"},
+            {"args": [randn(1, 4, 16, scale=4), randn(1, 6, 16, scale=4), randn(1, 6, 2)], "check": "large scores"},
+        ),
+        forbidden=(F.scaled_dot_product_attention,),
+    ),
+    Exercise(
+        SDPA, "causal-mask", "A causal mask", 1, 1, "causal_mask",
+        causal_mask,
+        cases=tuple({"args": [n]} for n in (1, 2, 5, 8)),
+    ),
+    Exercise(
+        SDPA, "attention-flops", "Counting attention's FLOPs", 2, 1, "attention_flops",
+        attention_flops,
+        cases=tuple({"args": list(a)} for a in ((1, 1), (4, 8), (196, 64), (1024, 64))),
+    ),
+    Exercise(
+        SDPA, "sdpa-fix", "Fix the blog's attention", 2, 2, "attention",
+        functional.scaled_dot_product_attention,
+        cases=(
+            {"args": [randn(2, 5, 8), randn(2, 7, 8), randn(2, 7, 3)], "check": "no mask"},
+            {"args": [randn(2, 5, 8), randn(2, 7, 8), randn(2, 7, 3)], "kwargs": {"mask": bool_mask(2, 5, 7)},
+             "check": "boolean mask"},
+        ),
+        forbidden=(F.scaled_dot_product_attention,),
+    ),
+]
+
+CHAPTERS: dict[str, dict[str, Exercise]] = {}
+for _ex in _EXERCISES:
+    CHAPTERS.setdefault(_ex.chapter, {})[_ex.id] = _ex
+
+
+def chapter_slug(chapter: str | int) -> str:
+    """'02', 2 or '02-squeeze-and-excitation' -> '02-squeeze-and-excitation'."""
+    text = f"{chapter:02d}" if isinstance(chapter, int) else str(chapter).strip()
+    if text in CHAPTERS:
+        return text
+    matches = [slug for slug in CHAPTERS if slug.split("-", 1)[0] == text.zfill(2)]
+    if len(matches) == 1:
+        return matches[0]
+    raise KeyError(f"no exercises for chapter {chapter!r}; chapters with exercises: {', '.join(CHAPTERS)}")
+
+
+def exercises(chapter: str | int) -> list[Exercise]:
+    """The exercises of a chapter, in notebook order."""
+    return list(CHAPTERS[chapter_slug(chapter)].values())
+
+
+def get_exercise(chapter: str | int, exercise_id: str) -> Exercise:
+    slug = chapter_slug(chapter)
+    try:
+        return CHAPTERS[slug][exercise_id]
+    except KeyError:
+        known = ", ".join(CHAPTERS[slug])
+        raise KeyError(f"chapter {slug} has no exercise {exercise_id!r}; its exercises are {known}") from None
