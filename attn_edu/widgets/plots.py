@@ -72,7 +72,7 @@ def _figure(width: float, height: float) -> NotebookFigure:
 def _title(fig: Figure, text: str) -> None:
     """A title that states the finding, wrapped to the figure's width."""
     width = int(fig.get_figwidth() * 12)
-    fig.suptitle(textwrap.fill(text, width), fontsize=11)
+    fig.suptitle("\n".join(textwrap.fill(line, width) for line in text.split("\n")), fontsize=11)
 
 
 def _array(value, who: str) -> np.ndarray:
@@ -101,7 +101,9 @@ def _pick(a: np.ndarray, sample: int, who: str) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def plot_channel_weights(weights, samples=None, highlight=None, layer: str | None = None) -> NotebookFigure:
+def plot_channel_weights(
+    weights, samples=None, highlight=None, layer: str | None = None, title: str | None = None, labels=None
+) -> NotebookFigure:
     """One bar per channel, one row of bars per sample.
 
     Args:
@@ -109,6 +111,8 @@ def plot_channel_weights(weights, samples=None, highlight=None, layer: str | Non
         samples: which samples to draw (an index or a list); the first four by default.
         highlight: channel indices to draw in orange, e.g. the informative ones.
         layer: a name for the title.
+        title: a title that states the finding; the averages are added below it.
+        labels: one name per drawn row instead of "sample i" (e.g. "mean over the test set").
     """
     w = _array(weights, "plot_channel_weights")
     w = w.reshape(w.shape[0], -1) if w.ndim > 1 else w[None, :]
@@ -123,14 +127,15 @@ def plot_channel_weights(weights, samples=None, highlight=None, layer: str | Non
     if highlight is not None:
         marked[np.asarray(list(highlight), dtype=int)] = True
     colours = np.where(marked, HIGHLIGHT, BAR)
-    fig = _figure(max(6.0, min(12.0, 0.12 * channels + 2)), 1.0 + 1.5 * len(rows))
+    fig = _figure(max(8.0, min(12.0, 0.12 * channels + 2)), 1.4 + 1.5 * len(rows))
     axes = fig.subplots(len(rows), 1, sharex=True, squeeze=False)[:, 0]
     top = 1.0 if float(w.max()) <= 1.0 and float(w.min()) >= 0.0 else None
-    for ax, s, row in zip(axes, samples, rows):
+    names = [f"sample {s}" for s in samples] if labels is None else list(labels)
+    for ax, name, row in zip(axes, names, rows):
         ax.bar(np.arange(channels), row, color=colours, width=0.8)
         ax.axhline(float(row.mean()), color="#444", lw=0.8, ls="--", label=f"mean {row.mean():.2f}")
         ax.set_ylabel("weight (gate)")
-        ax.set_title(f"sample {s}", fontsize=9, loc="left")
+        ax.set_title(name, fontsize=9, loc="left")
         ax.legend(loc="upper right", fontsize=8, frameon=False)
         if top is not None:
             ax.set_ylim(0, 1)
@@ -138,10 +143,11 @@ def plot_channel_weights(weights, samples=None, highlight=None, layer: str | Non
     chosen = np.stack(rows)
     where = f"{layer}: " if layer else ""
     if marked.any() and not marked.all():
-        _title(fig, f"{where}highlighted channels average {chosen[:, marked].mean():.2f}, "
-                     f"the others {chosen[:, ~marked].mean():.2f}")
+        summary = (f"{where}highlighted channels average {chosen[:, marked].mean():.2f}, "
+                   f"the others {chosen[:, ~marked].mean():.2f}")
     else:
-        _title(fig, f"{where}channel weights from {chosen.min():.2f} to {chosen.max():.2f} (mean {chosen.mean():.2f})")
+        summary = f"{where}channel weights from {chosen.min():.2f} to {chosen.max():.2f} (mean {chosen.mean():.2f})"
+    _title(fig, f"{title}\n({summary})" if title else summary)
     return fig
 
 
