@@ -59,6 +59,19 @@ def check_positive(who: str, name: str, value: int) -> None:
         raise ValueError(f"{who}: {name} must be a positive integer; got {value!r}")
 
 
+def check_selective_kernel(
+    who: str, channels: int, branches: int, groups: int, reduction: int, min_dim: int, stride: int
+) -> int:
+    """Validate SelectiveKernel's arguments; returns d = max(C // r, L), the fuse width."""
+    hidden_units(who, channels, reduction)
+    for name, value in (("branches", branches), ("groups", groups), ("min_dim", min_dim), ("stride", stride)):
+        check_positive(who, name, value)
+    if channels % groups:
+        divisors = [g for g in (1, 2, 4, 8, 16, 32, 64) if channels % g == 0]
+        raise ValueError(f"{who}: groups={groups} must divide channels={channels}; try one of {divisors}")
+    return max(channels // reduction, min_dim)
+
+
 def check_odd(who: str, name: str, value: int) -> None:
     """Odd kernels keep the spatial size with padding (k - 1) // 2."""
     check_positive(who, name, value)

@@ -109,7 +109,7 @@ import torch
 from torch import nn
 
 from . import modules
-from ._checks import check_choice, check_odd, check_positive, hidden_units
+from ._checks import check_choice, check_odd, check_positive, check_selective_kernel, hidden_units
 from .functional import eca_kernel_size
 from .registry import available
 
@@ -715,14 +715,10 @@ def _resolve_eca(channels, k_size=None, gamma=2, b=1):
 
 
 def _resolve_sk(channels, branches=2, groups=32, reduction=16, min_dim=32, stride=1):
-    who = f"SelectiveKernel(channels={channels})"
-    hidden_units(who, channels, reduction)
-    for name, value in (("branches", branches), ("groups", groups), ("min_dim", min_dim), ("stride", stride)):
-        check_positive(who, name, value)
-    if channels % groups:
-        divisors = [g for g in (1, 2, 4, 8, 16, 32, 64) if channels % g == 0]
-        raise ValueError(f"{who}: groups={groups} must divide channels={channels}; try one of {divisors}")
-    return _SKCost(channels, branches, groups, max(channels // reduction, min_dim), stride)
+    hidden = check_selective_kernel(
+        f"SelectiveKernel(channels={channels})", channels, branches, groups, reduction, min_dim, stride
+    )
+    return _SKCost(channels, branches, groups, hidden, stride)
 
 
 def _resolve_drsn_cs(channels):

@@ -33,7 +33,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import check_batch_for_norm, check_feature_map, check_positive, hidden_units
+from .._checks import check_batch_for_norm, check_feature_map, check_selective_kernel
 
 
 class SelectiveKernel(nn.Module):
@@ -59,17 +59,9 @@ class SelectiveKernel(nn.Module):
     ):
         super().__init__()
         who = f"SelectiveKernel(channels={channels})"
-        hidden_units(who, channels, reduction)
-        for name, value in (("branches", branches), ("groups", groups), ("min_dim", min_dim), ("stride", stride)):
-            check_positive(who, name, value)
-        if channels % groups:
-            divisors = [g for g in (1, 2, 4, 8, 16, 32, 64) if channels % g == 0]
-            raise ValueError(
-                f"{who}: groups={groups} must divide channels={channels}; try one of {divisors}"
-            )
         self.channels = channels
         self.branches = branches
-        self.hidden = max(channels // reduction, min_dim)  # d in Eq. 4
+        self.hidden = check_selective_kernel(who, channels, branches, groups, reduction, min_dim, stride)  # d, Eq. 4
         self.paths = nn.ModuleList(
             nn.Sequential(
                 nn.Conv2d(channels, channels, 3, stride, padding=m + 1, dilation=m + 1, groups=groups, bias=False),
