@@ -11,6 +11,8 @@
   of a mechanism, step by step, in the paper's words.
 - ``attn_edu.widgets``: the shape explorer, the broadcast explorer and the
   plots of what a trained model attends to (import it in a notebook).
+- ``attn_edu.gpu``: fused Triton kernels, ``create(name, C, backend="triton")``;
+  Triton is imported only when a kernel first runs.
 - ``attn_edu.images`` and ``attn_edu.training``: the photograph-based feature
   maps and the seeded training loop the chapters share.
 """

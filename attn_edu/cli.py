@@ -1,4 +1,4 @@
-"""The ``attn-edu`` command: generate exercises and grade a class's notebooks.
+"""The ``attn-edu`` command: generate exercises, grade a class's notebooks, benchmark the kernels.
 
     attn-edu assign [--check]
         Generate exercises/NN-slug.md from solutions/NN-slug.md (solutions
@@ -12,6 +12,11 @@
 
     attn-edu exercises [NN]
         List the exercises of every chapter (or of one), with points.
+
+    attn-edu bench [--out DIR] [--dry-run] ...
+        Time the eager modules, torch.compile and the Triton kernels of
+        attn_edu.gpu on a CUDA GPU; writes DIR/bench.md and DIR/bench.csv.
+        --dry-run prints the plan without a GPU.
 
 Run ``attn-edu COMMAND --help`` for the options.
 """
@@ -137,10 +142,16 @@ def cmd_exercises(args) -> int:
     return EXIT_OK
 
 
+def cmd_bench(args) -> int:
+    from .bench import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="attn-edu",
-        description="Exercises and autograding for the attn-edu textbook.",
+        description="Exercises, autograding and kernel benchmarks for the attn-edu textbook.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Run `attn-edu COMMAND --help` for the options of a command.",
     )
@@ -174,6 +185,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("exercises", help="list the exercises and their points")
     p.add_argument("chapter", nargs="?", help="a chapter number or slug (default: all)")
     p.set_defaults(func=cmd_exercises)
+
+    from .bench import add_arguments as bench_arguments
+
+    p = sub.add_parser(
+        "bench",
+        help="time eager, torch.compile and the Triton kernels on a GPU",
+        description="Benchmark the attention modules and ResNet-50 on a CUDA GPU: eager, torch.compile, Triton.",
+    )
+    bench_arguments(p)
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -36,8 +36,16 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def create(name: str, channels: int, **kwargs) -> nn.Module:
+BACKENDS = ("reference", "triton")
+
+
+def create(name: str, channels: int, backend: str = "reference", **kwargs) -> nn.Module:
     """Build the attention module called ``name`` for ``channels`` channels.
+
+    ``backend="reference"`` (default) gives the readable PyTorch module;
+    ``backend="triton"`` the same module with its forward and backward run
+    by the fused kernels of ``attn_edu.gpu`` (same ``state_dict``; needs
+    Triton, see ``attn_edu.gpu.available()`` for the names it covers).
 
     >>> create("eca", 256)
     EfficientChannelAttention(
@@ -48,4 +56,14 @@ def create(name: str, channels: int, **kwargs) -> nn.Module:
     key = name.lower().replace("_", "-") if isinstance(name, str) else name
     if key not in _REGISTRY:
         raise ValueError(f"unknown attention {name!r}; available: {', '.join(available())}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; available: {', '.join(repr(b) for b in BACKENDS)}")
+    if backend == "triton":
+        from . import gpu  # imports no Triton until a kernel runs
+
+        if key not in gpu.available():
+            raise ValueError(
+                f"attention {key!r} has no Triton kernels; backend='triton' covers: {', '.join(gpu.available())}"
+            )
+        return gpu.fuse(_REGISTRY[key](channels, **kwargs))
     return _REGISTRY[key](channels, **kwargs)
