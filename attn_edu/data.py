@@ -342,7 +342,7 @@ def shapes_segmentation(n=1000, size=32, num_classes=4, shapes_per_image=3, nois
                             num_classes, "random shapes with a per-pixel class mask")
 
 
-def long_range(n=2000, size=32, patterns=4, marker_size=5, noise=0.3, *,
+def long_range(n=2000, size=24, patterns=4, marker_size=5, noise=0.3, *,
                seed=0, task_seed=0):
     """Non-local blocks: do two far-apart markers match?
 

@@ -1,163 +1,290 @@
-"""attn_edu.data: deterministic synthetic data sets, each built so one
-mechanism's claim can be seen."""
+"""Tests for attn_edu.data: determinism, shapes, and that each data set's design holds."""
 
-import math
+import time
 
 import pytest
 import torch
 
 from attn_edu import data
+from attn_edu.data import SyntheticDataset
 
-SMALL = {
-    "channel_selection": {"n": 400},
-    "object_in_clutter": {"n": 200},
-    "multi_scale_objects": {"n": 200},
-    "noisy_vibration": {"n": 200},
-    "shapes_segmentation": {"n": 100},
-    "long_range": {"n": 200},
-}
-NAMES = sorted(SMALL)
+SMALL = 300  # samples per call; enough for the statistics below, fast to make
+
+NAMES = data.available()
+CLASSIFICATION = [name for name in NAMES if name != "shapes_segmentation"]
 
 
-def build(name, seed=0, **overrides):
-    return data.make(name, seed=seed, **{**SMALL[name], **overrides})
+def small(name, **kwargs):
+    return data.make(name, n=SMALL, **kwargs)
 
 
-def test_available_lists_every_generator():
-    assert sorted(data.available()) == NAMES
+def tensors_of(ds):
+    """x, y and every tensor in meta, for comparing whole data sets."""
+    meta = [v for _, v in sorted(ds.meta.items()) if torch.is_tensor(v)]
+    return [ds.x, ds.y, *meta]
+
+
+# ------------------------------------------------------------ determinism
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_gives_identical_tensors(name):
+    a, b = small(name, seed=3), small(name, seed=3)
+    assert all(torch.equal(u, v) for u, v in zip(tensors_of(a), tensors_of(b), strict=True))
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_same_seed_gives_identical_data_and_another_seed_different_data(name):
-    a, b, c = build(name, 3), build(name, 3), build(name, 4)
-    assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
-    assert not torch.equal(a.x, c.x)
+def test_different_seed_gives_different_data(name):
+    assert not torch.equal(small(name, seed=0).x, small(name, seed=1).x)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_generating_leaves_the_global_random_state_alone(name):
+def test_generator_leaves_global_torch_rng_untouched(name):
+    torch.manual_seed(123)
     before = torch.random.get_rng_state()
-    build(name)
-    assert torch.equal(before, torch.random.get_rng_state())
+    small(name)
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_task_definition_does_not_depend_on_sample_seed():
+    # Train and test sets come from different seeds, so they must pose the same task.
+    a, b = data.channel_selection(n=10, seed=0), data.channel_selection(n=10, seed=1)
+    assert torch.equal(a.meta["informative"], b.meta["informative"])
+    assert torch.equal(a.meta["levels"], b.meta["levels"])
+    c, d = data.long_range(n=10, seed=0), data.long_range(n=10, seed=1)
+    assert torch.equal(c.meta["templates"], d.meta["templates"])
+    other = data.channel_selection(n=10, task_seed=1)
+    assert not torch.equal(a.meta["informative"], other.meta["informative"])
+
+
+# ------------------------------------------------------------ shapes, dtypes, labels
+
+EXPECTED_X_SHAPE = {
+    "channel_selection": (SMALL, 16, 16, 16),
+    "object_in_clutter": (SMALL, 1, 32, 32),
+    "multi_scale_objects": (SMALL, 1, 32, 32),
+    "noisy_vibration": (SMALL, 1, 512),
+    "shapes_segmentation": (SMALL, 1, 32, 32),
+    "long_range": (SMALL, 1, 24, 24),
+}
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_shapes_dtypes_and_label_range(name):
-    ds = build(name)
-    n = SMALL[name]["n"]
-    assert len(ds) == n and ds.x.dtype == torch.float32 and ds.y.dtype == torch.long
-    assert ds.x.shape[0] == ds.y.shape[0] == n
-    assert ds.y.min() >= 0 and ds.y.max() < ds.num_classes
+def test_shapes_and_dtypes(name):
+    ds = small(name)
+    assert isinstance(ds, SyntheticDataset)
+    assert tuple(ds.x.shape) == EXPECTED_X_SHAPE[name]
+    assert ds.x.dtype == torch.float32 and ds.y.dtype == torch.long
     assert torch.isfinite(ds.x).all()
-    assert isinstance(ds.description, str) and ds.description
-    x, y = ds[0]
-    assert x.shape == ds.x.shape[1:] and y.shape == ds.y.shape[1:]
+    expected_y = (SMALL, *ds.x.shape[2:]) if name == "shapes_segmentation" else (SMALL,)
+    assert tuple(ds.y.shape) == expected_y
+    assert isinstance(ds.num_classes, int) and isinstance(ds.description, str)
+    assert ds.description and "\n" not in ds.description
+    assert isinstance(ds.meta, dict)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n != "shapes_segmentation"])
+@pytest.mark.parametrize("name", NAMES)
+def test_labels_lie_in_class_range(name):
+    ds = small(name)
+    assert ds.y.min() >= 0 and ds.y.max() < ds.num_classes
+
+
+@pytest.mark.parametrize("name", CLASSIFICATION)
 def test_classes_are_balanced(name):
-    ds = build(name)
+    ds = data.make(name, n=301)
     counts = torch.bincount(ds.y, minlength=ds.num_classes)
     assert counts.max() - counts.min() <= 1
 
 
-def nearest_class_mean_accuracy(features, labels, num_classes):
-    half = len(labels) // 2
-    centres = torch.stack([features[:half][labels[:half] == k].mean(0) for k in range(num_classes)])
-    predicted = torch.cdist(features[half:], centres).argmin(dim=1)
-    return (predicted == labels[half:]).float().mean().item()
+def test_dataset_protocol_len_getitem_repr():
+    ds = data.channel_selection(n=20)
+    assert len(ds) == 20
+    x, y = ds[5]
+    assert torch.equal(x, ds.x[5]) and torch.equal(y, ds.y[5])
+    assert "n=20" in repr(ds)
 
 
-def test_channel_selection_only_the_informative_channels_carry_the_class():
-    ds = data.channel_selection(n=2000, seed=0)
-    informative = ds.meta["informative"]
-    assert len(informative) == 4 and informative.unique().numel() == 4
-    noise = torch.tensor([c for c in range(16) if c not in informative.tolist()])
-    means = ds.x.mean(dim=(2, 3))  # (N, C)
-    assert nearest_class_mean_accuracy(means[:, informative], ds.y, 4) > 0.9
-    assert nearest_class_mean_accuracy(means[:, noise], ds.y, 4) < 0.4  # chance is 0.25
-    assert ds.x[:, noise].std() > 2 * ds.x[:, informative].std()  # the noise is louder
+# ------------------------------------------------------------ loader, make, available
+
+def test_loader_with_same_seed_gives_same_first_batch():
+    ds = data.object_in_clutter(n=100)
+    xa, ya = next(iter(ds.loader(batch_size=16, seed=7)))
+    xb, yb = next(iter(ds.loader(batch_size=16, seed=7)))
+    xc, _ = next(iter(ds.loader(batch_size=16, seed=8)))
+    assert xa.shape == (16, 1, 32, 32) and ya.shape == (16,)
+    assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    assert not torch.equal(xa, xc)
 
 
-def test_channel_selection_train_and_test_pose_the_same_task():
-    a, b = data.channel_selection(n=50, seed=0), data.channel_selection(n=50, seed=1)
-    assert torch.equal(a.meta["informative"], b.meta["informative"])
+def test_loader_without_shuffle_keeps_order():
+    ds = data.long_range(n=50)
+    x, y = next(iter(ds.loader(batch_size=10, shuffle=False)))
+    assert torch.equal(x, ds.x[:10]) and torch.equal(y, ds.y[:10])
 
 
-def test_noisy_vibration_has_exactly_the_requested_snr():
-    for snr in (-5.0, 0.0, 7.5):
-        ds = data.noisy_vibration(n=50, snr_db=snr)
-        clean = ds.meta["clean"].double()
-        noise = ds.x.double() - clean
-        measured = 10 * torch.log10(clean.pow(2).mean(dim=(1, 2)) / noise.pow(2).mean(dim=(1, 2)))
-        assert torch.allclose(measured, torch.full_like(measured, snr), atol=1e-3)
-        assert ds.x.shape == (50, 1, 512)
+def test_available_lists_all_six_and_make_builds_them():
+    assert set(NAMES) == {"channel_selection", "object_in_clutter", "multi_scale_objects",
+                          "noisy_vibration", "shapes_segmentation", "long_range"}
+    ds = data.make("noisy_vibration", n=8, length=128, seed=2)
+    assert torch.equal(ds.x, data.noisy_vibration(n=8, length=128, seed=2).x)
 
 
-def test_object_in_clutter_mask_marks_the_bright_object():
-    ds = data.object_in_clutter(n=200)
-    mask = ds.meta["mask"]
-    assert mask.shape == (200, 32, 32) and mask.any(dim=(1, 2)).all()
-    inside = ds.x[:, 0][mask].mean()
-    outside = ds.x[:, 0][~mask].mean()
-    assert inside > outside + 0.5
-    rows, cols = ds.meta["center"].unbind(1)
-    grid = torch.arange(32)
-    half = 7 // 2  # the default object_size is 7
-    near_row = (grid[None, :] - rows[:, None]).abs() <= half  # (N, H)
-    near_col = (grid[None, :] - cols[:, None]).abs() <= half  # (N, W)
-    box = near_row[:, :, None] & near_col[:, None, :]
-    assert not (mask & ~box).any()  # every object pixel lies in the box around the centre
+def test_make_with_unknown_name_lists_available_names():
+    with pytest.raises(ValueError) as err:
+        data.make("cifar10")
+    assert "cifar10" in str(err.value)
+    assert all(name in str(err.value) for name in NAMES)
 
 
-def test_multi_scale_objects_span_small_and_large_sizes():
-    ds = data.multi_scale_objects(n=400)
-    scale = ds.meta["scale"]
-    assert scale.min() <= 7 and scale.max() >= 25 and (scale % 2 == 1).all()
-    areas = ds.meta["mask"].sum(dim=(1, 2)).float()
-    small, large = areas[scale <= 9].mean(), areas[scale >= 21].mean()
-    assert large > 4 * small
+# ------------------------------------------------------------ helpful errors
 
-
-def test_shapes_segmentation_masks_contain_background_and_every_shape():
-    ds = data.shapes_segmentation(n=100)
-    assert ds.y.shape == (100, 32, 32)
-    assert set(ds.y.unique().tolist()) == set(range(ds.num_classes))
-    assert (ds.x[:, 0][ds.y > 0].mean() - ds.x[:, 0][ds.y == 0].mean()) > 0.5
-
-
-def test_long_range_markers_are_far_apart_and_the_label_is_whether_they_match():
-    ds = data.long_range(n=400)
-    cols = ds.meta["positions"][:, :, 1]  # (N, 2)
-    assert ((cols[:, 1] - cols[:, 0]) >= 32 // 2).all()
-    same = ds.meta["pattern"][:, 0] == ds.meta["pattern"][:, 1]
-    assert torch.equal(same.long(), ds.y)
-    assert ds.y.float().mean() == 0.5
-
-
-def test_loader_shuffles_the_same_way_for_the_same_seed():
-    ds = data.channel_selection(n=100)
-    first = lambda seed: next(iter(ds.loader(batch_size=10, seed=seed)))[1]
-    assert torch.equal(first(5), first(5))
-    assert not torch.equal(first(5), first(6))
-
-
-def test_unknown_name_lists_the_available_ones():
-    with pytest.raises(ValueError) as info:
-        data.make("imagenet")
-    assert all(name in str(info.value) for name in NAMES)
-
-
-@pytest.mark.parametrize(
-    "call, words",
-    [
-        (lambda: data.channel_selection(informative=20, channels=16), "informative"),
-        (lambda: data.object_in_clutter(object_size=6), "odd"),
-        (lambda: data.noisy_vibration(snr_db=math.inf), "finite"),
-        (lambda: data.long_range(marker_size=4), "odd"),
-        (lambda: data.channel_selection(n=0), "n"),
-    ],
-)
-def test_bad_arguments_are_explained(call, words):
-    with pytest.raises(ValueError, match=words):
+@pytest.mark.parametrize("call, expected", [
+    (lambda: data.channel_selection(informative=20, channels=16),
+     "channel_selection(informative=20, channels=16): informative must be a whole number "
+     "between 1 and channels (16); got 20"),
+    (lambda: data.channel_selection(n=0), "n must be a whole number of at least 1; got 0"),
+    (lambda: data.object_in_clutter(n=100.0), "n must be a whole number"),
+    (lambda: data.object_in_clutter(num_classes=9), "num_classes must be a whole number between 2 and 6; got 9"),
+    (lambda: data.object_in_clutter(object_size=6), "object_size must be odd"),
+    (lambda: data.multi_scale_objects(max_size=40), "max_size must be a whole number between 5 and size (32); got 40"),
+    (lambda: data.noisy_vibration(snr_db=float("nan")), "snr_db must be a finite number"),
+    (lambda: data.noisy_vibration(num_classes=1), "num_classes must be a whole number between 2 and 5; got 1"),
+    (lambda: data.shapes_segmentation(noise=-1), "noise must be a number greater than 0; got -1"),
+    (lambda: data.long_range(size=10), "size must be a whole number of at least 16; got 10"),
+])
+def test_bad_arguments_raise_value_error_with_helpful_message(call, expected):
+    with pytest.raises(ValueError) as err:
         call()
+    assert expected in str(err.value)
+
+
+# ------------------------------------------------------------ design properties
+
+def _nearest_class_mean_accuracy(train_features, train_y, test_features, test_y, num_classes):
+    means = torch.stack([train_features[train_y == k].mean(0) for k in range(num_classes)])
+    predicted = torch.cdist(test_features, means).argmin(1)
+    return (predicted == test_y).float().mean().item()
+
+
+def test_channel_selection_only_informative_channels_carry_the_class():
+    train, test = data.channel_selection(n=800, seed=0), data.channel_selection(n=800, seed=1)
+    informative = train.meta["informative"]
+    noise = torch.tensor([c for c in range(16) if c not in informative.tolist()])
+    assert len(informative) == 4 and len(noise) == 12
+
+    def accuracy(channels):
+        features = [d.x[:, channels].mean(dim=(2, 3)) for d in (train, test)]  # (N, k)
+        return _nearest_class_mean_accuracy(features[0], train.y, features[1], test.y, 4)
+
+    assert accuracy(informative) > 0.9
+    assert accuracy(noise) < 0.4  # chance is 0.25
+    variance = train.x.var(dim=(0, 2, 3))  # (C,)
+    assert variance[noise].min() > 2 * variance[informative].max()
+
+
+def test_object_in_clutter_mask_marks_a_bright_object_inside_the_image():
+    ds = data.object_in_clutter(n=SMALL)
+    mask, center = ds.meta["mask"], ds.meta["center"]
+    assert mask.shape == (SMALL, 32, 32) and mask.dtype == torch.bool
+    assert (mask.sum(dim=(1, 2)) > 0).all()
+    assert ((center >= 3) & (center <= 28)).all()  # a 7-pixel object fits around its centre
+    rows, cols = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    far_row = (rows - center[:, 0, None, None]).abs() > 3
+    far_col = (cols - center[:, 1, None, None]).abs() > 3
+    assert not (mask & (far_row | far_col)).any()  # nothing outside the 7x7 box
+    image = ds.x[:, 0]
+    assert image[mask].mean() - image[~mask].mean() > 0.5
+
+
+def test_object_in_clutter_classes_are_different_shapes():
+    ds = data.object_in_clutter(n=40)
+    offsets = torch.arange(-3, 4)  # the 7x7 box around each object's centre
+    rows = ds.meta["center"][:, 0, None, None] + offsets[None, :, None]
+    cols = ds.meta["center"][:, 1, None, None] + offsets[None, None, :]
+    boxes = ds.meta["mask"][torch.arange(40)[:, None, None], rows, cols]  # (N, 7, 7)
+    drawings = []
+    for k in range(ds.num_classes):
+        of_class = boxes[ds.y == k]
+        assert (of_class == of_class[0]).all()  # one class, one drawing
+        drawings.append(of_class[0])
+    assert len({tuple(d.flatten().tolist()) for d in drawings}) == ds.num_classes
+
+
+def test_multi_scale_objects_cover_small_and_large_scales():
+    ds = data.multi_scale_objects(n=SMALL)
+    scale = ds.meta["scale"]
+    assert scale.min() >= 5 and scale.max() <= 27 and (scale % 2 == 1).all()
+    assert (scale <= 9).sum() > SMALL // 10 and (scale >= 21).sum() > SMALL // 10
+    # the hollow square fills its box, so its mask's extent is exactly the scale
+    square = ds.y == ds.meta["shape_names"].index("square")
+    mask = ds.meta["mask"][square]
+    height = mask.any(dim=2).sum(dim=1)
+    width = mask.any(dim=1).sum(dim=1)
+    assert torch.equal(height, scale[square]) and torch.equal(width, scale[square])
+
+
+@pytest.mark.parametrize("snr_db", [-10.0, -5.0, 0.0, 7.5])
+def test_noisy_vibration_hits_the_requested_snr_for_every_sample(snr_db):
+    ds = data.noisy_vibration(n=100, snr_db=snr_db)
+    clean, noisy = ds.meta["clean"].double(), ds.x.double()
+    measured = 10 * torch.log10(clean.pow(2).mean(-1) / (noisy - clean).pow(2).mean(-1))
+    assert (measured - snr_db).abs().max() < 1e-3
+    assert ds.meta["snr_db"] == snr_db
+
+
+def test_noisy_vibration_classes_differ_in_impact_rate():
+    ds = data.noisy_vibration(n=200)
+    clean = ds.meta["clean"][:, 0]
+    assert torch.allclose(clean.pow(2).mean(-1), torch.ones(200), atol=1e-4)  # unit power
+    # the impacts ring at 0.2 cycles/sample: the energy there grows with the impact rate
+    spectrum = torch.fft.rfft(clean).abs().pow(2)  # (N, L // 2 + 1)
+    band = spectrum[:, int(0.15 * 512):int(0.25 * 512)].sum(-1)
+    per_class = [band[ds.y == k].mean().item() for k in range(ds.num_classes)]
+    assert per_class[0] < 1e-2 * per_class[1]  # healthy: no impacts (only leakage)
+    assert per_class[1] > per_class[2] > per_class[3]  # faster impacts, more energy
+
+
+def test_shapes_segmentation_mask_has_every_class_and_matches_image():
+    ds = data.shapes_segmentation(n=SMALL)
+    present = torch.bincount(ds.y.flatten(), minlength=ds.num_classes)
+    assert (present > 0).all() and len(present) == ds.num_classes == 4
+    assert ((ds.y > 0).flatten(1).any(1)).all()  # every image holds a shape
+    assert ds.meta["class_names"] == ("background", "block", "disk", "triangle")
+    image = ds.x[:, 0]
+    assert image[ds.y > 0].mean() - image[ds.y == 0].mean() > 0.8
+
+
+def test_long_range_markers_are_far_apart_and_label_says_whether_they_match():
+    ds = data.long_range(n=SMALL)
+    assert torch.bincount(ds.y).tolist() == [SMALL // 2, SMALL // 2]
+    positions = ds.meta["positions"]  # (N, 2 markers, (row, col))
+    column_gap = positions[:, 1, 1] - positions[:, 0, 1]
+    assert (column_gap >= 24 / 2).all()
+    pattern = ds.meta["pattern"]
+    assert torch.equal((pattern[:, 0] == pattern[:, 1]).long(), ds.y)
+    templates = ds.meta["templates"]  # (P, 5, 5)
+    assert len({tuple(t.flatten().tolist()) for t in templates}) == len(templates)
+    # the image really shows the recorded pattern at the recorded place
+    for i in range(10):
+        for m in range(2):
+            r, c = positions[i, m].tolist()
+            patch = ds.x[i, 0, r - 2:r + 3, c - 2:c + 3]
+            assert torch.corrcoef(torch.stack([patch.flatten(),
+                                               templates[pattern[i, m]].flatten()]))[0, 1] > 0.8
+
+
+def test_long_range_cannot_be_solved_by_counting_patterns():
+    # Every image holds two markers; the set of patterns shown is the only clue,
+    # so a per-pattern count (what local features plus averaging see) gives
+    # matches as a 2 in one slot and mismatches as two 1s: linear sums of the counts
+    # cannot separate them, which is the point of the data set.
+    ds = data.long_range(n=SMALL)
+    counts = torch.nn.functional.one_hot(ds.meta["pattern"], 4).sum(1)  # (N, P)
+    assert (counts.sum(1) == 2).all()
+    assert torch.equal((counts.max(1).values == 2).long(), ds.y)
+
+
+def test_default_sizes_are_fast_enough_for_a_notebook():
+    for name in NAMES:
+        start = time.perf_counter()
+        data.make(name)
+        assert time.perf_counter() - start < 3.0, name
