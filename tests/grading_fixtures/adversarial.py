@@ -15,7 +15,8 @@ a cell is stopped after a few seconds, the notebook after ten.
 
 FULL = {"se-squeeze": 1, "se-forward": 3, "se-parameters": 1, "se-fix": 2}
 
-WRONG_FORWARD_NO_SIGMOID = '''
+# The exercise's given class header and __init__, shared by the submissions below.
+GIVEN_SE_INIT = '''
 class SqueezeExcitation(nn.Module):
     def __init__(self, channels, reduction=16, bias=True):
         super().__init__()
@@ -24,7 +25,9 @@ class SqueezeExcitation(nn.Module):
         self.reduction = reduction
         self.down = nn.Linear(channels, hidden, bias=bias)
         self.up = nn.Linear(hidden, channels, bias=bias)
+'''
 
+WRONG_FORWARD_NO_SIGMOID = GIVEN_SE_INIT + '''
     def forward(self, x):
         z = x.mean(dim=(2, 3))
         s = self.up(torch.relu(self.down(z)))  # no sigmoid
@@ -41,15 +44,7 @@ import importlib
 _library = importlib.import_module("attn" + "_edu.mod" + "ules")
 
 
-class SqueezeExcitation(nn.Module):
-    def __init__(self, channels, reduction=16, bias=True):
-        super().__init__()
-        hidden = channels // reduction
-        self.channels = channels
-        self.reduction = reduction
-        self.down = nn.Linear(channels, hidden, bias=bias)
-        self.up = nn.Linear(hidden, channels, bias=bias)
-
+''' + GIVEN_SE_INIT + '''
     def forward(self, x):
         twin = getattr(_library, "Squeeze" + "Excitation")(self.channels, self.reduction, self.down.bias is not None)
         twin.load_state_dict(self.state_dict())
