@@ -31,6 +31,12 @@ INSTALL_HINT = "pip install 'triton==3.9.0' (Linux)"
 # Set by load_triton(): whether the kernels run in Triton's interpreter.
 INTERPRET: bool | None = None
 
+# Set by attn_edu.gpu.compile_check, which compiles the kernels for a GPU on a
+# machine without one: the kernels are compiled and not launched, so CPU
+# tensors are accepted, and grids are planned for this many streaming
+# multiprocessors as on that GPU.
+COMPILE_ONLY_MULTIPROCESSORS: int | None = None
+
 # Number of programs that share one reduction (see ``splits``); None lets the
 # heuristic decide. Tests set it to exercise the partial-sum path on small shapes.
 FORCE_SPLITS: int | None = None
@@ -64,7 +70,7 @@ def load_triton():
 
 def check_device(who: str, x: torch.Tensor) -> None:
     """Compiled kernels need CUDA tensors; the interpreter takes CPU tensors too."""
-    if x.device.type != "cuda" and not INTERPRET:
+    if x.device.type != "cuda" and not INTERPRET and COMPILE_ONLY_MULTIPROCESSORS is None:
         raise ValueError(
             f"{who}: the Triton kernels run on CUDA tensors; got a tensor on {x.device}. "
             f"Without a GPU they run in Triton's interpreter: set TRITON_INTERPRET=1 "
@@ -99,6 +105,15 @@ def pow2(n: int) -> int:
     return 1 << max(0, math.ceil(math.log2(max(n, 1))))
 
 
+def multiprocessors(device: torch.device) -> int | None:
+    """Streaming multiprocessors of the GPU that will run the kernels; None in the interpreter."""
+    if COMPILE_ONLY_MULTIPROCESSORS is not None:
+        return COMPILE_ONLY_MULTIPROCESSORS
+    if device.type != "cuda":
+        return None
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
 def cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
@@ -131,8 +146,9 @@ def channel_loop_tile(x3: torch.Tensor) -> tuple[int, int]:
     """
     block_c, block_p = tile(x3)
     b, _, p = x3.shape
-    if x3.device.type == "cuda":
-        want = 2 * torch.cuda.get_device_properties(x3.device).multi_processor_count
+    sms = multiprocessors(x3.device)
+    if sms is not None:
+        want = 2 * sms
         while block_p > 16 and b * cdiv(p, block_p) < want:
             block_p //= 2
     return block_c, block_p
@@ -151,7 +167,8 @@ def splits(outer: int, length: int, block: int, device: torch.device) -> int:
     """
     if FORCE_SPLITS is not None:
         return max(1, min(FORCE_SPLITS, cdiv(length, block)))
-    if device.type != "cuda":
+    sms = multiprocessors(device)
+    if sms is None:
         return 1
-    want = cdiv(4 * torch.cuda.get_device_properties(device).multi_processor_count, outer)
+    want = cdiv(4 * sms, outer)
     return max(1, min(want, cdiv(length, 4 * block)))  # each program keeps >= 4 tiles of work
