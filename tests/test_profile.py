@@ -509,3 +509,53 @@ def test_table_has_one_row_per_mechanism_and_the_right_columns():
 def test_table_of_a_subset():
     lines = profile.table(["eca", "se"], channels=64).splitlines()
     assert len(lines) == 4 and lines[2].startswith("| eca |") and lines[3].startswith("| se |")
+
+
+# ---------------------------------------------------------------------------
+# eager_traffic: what eager PyTorch moves, operator by operator
+# ---------------------------------------------------------------------------
+
+
+def test_eager_traffic_counts_one_read_and_one_write_per_elementwise_op():
+    x = torch.randn(2, 8, 4, 4)
+    moved = profile.eager_traffic(lambda t: torch.sigmoid(t) + 1, x)
+    assert [op["op"] for op in moved["ops"]] == ["sigmoid", "add"]
+    assert moved["bytes_read"] == 2 * x.numel() * 4
+    assert moved["bytes_written"] == 2 * x.numel() * 4
+
+
+def test_eager_traffic_views_are_free_and_broadcasts_are_read_once():
+    x = torch.randn(2, 8, 4, 4)
+    gate = torch.rand(2, 8)
+    assert profile.eager_traffic(lambda t: t.view(2, 8, 16).permute(0, 2, 1), x)["bytes_total"] == 0
+    moved = profile.eager_traffic(lambda t, g: t * g[:, :, None, None].expand_as(t), x, gate)
+    assert moved["bytes_read"] == (x.numel() + gate.numel()) * 4
+    assert moved["bytes_written"] == x.numel() * 4
+
+
+def test_eager_traffic_in_place_ops_write_their_target():
+    x = torch.randn(3, 5)
+    moved = profile.eager_traffic(lambda t: t.mul_(2.0), x)
+    assert moved["bytes_read"] == moved["bytes_written"] == x.numel() * 4
+
+
+def test_eager_traffic_of_se_is_the_minimum_and_of_cbam_twice_it():
+    x = torch.randn(2, 64, 8, 8)
+    x_bytes = x.numel() * 4
+    for name, reads, writes in (("se", 2, 1), ("cbam", 6, 2)):
+        module = attn_edu.create(name, 64).eval()
+        with torch.no_grad():
+            moved = profile.eager_traffic(module, x)
+        large = [op for op in moved["ops"] if op["bytes_read"] >= x_bytes]
+        assert len(large) == reads, (name, [op["op"] for op in moved["ops"]])
+        assert sum(op["bytes_written"] >= x_bytes for op in moved["ops"]) == writes
+        minimum = profile.bytes_moved(name, x.shape)
+        assert moved["bytes_total"] >= minimum["bytes_activations"]
+
+
+def test_eager_traffic_counts_the_backward_pass_when_asked():
+    x = torch.randn(2, 16, 4, 4, requires_grad=True)
+    module = attn_edu.create("se", 16)
+    forward = profile.eager_traffic(module, x)["bytes_total"]
+    both = profile.eager_traffic(lambda: module(x).sum().backward())["bytes_total"]
+    assert both > 2 * forward
