@@ -32,7 +32,7 @@ def test_assign_check_passes_on_the_repository(capsys, monkeypatch):
 def test_assign_writes_the_exercises_and_check_then_passes(tmp_path, capsys):
     exercises = tmp_path / "exercises"
     assert main(["assign", "--solutions", str(ROOT / "solutions"), "--exercises", str(exercises)]) == 0
-    assert sorted(p.name for p in exercises.glob("*.md")) == sorted(p.name for p in (ROOT / "exercises").glob("0*.md"))
+    assert sorted(p.name for p in exercises.glob("*.md")) == sorted(p.name for p in (ROOT / "exercises").glob("[0-9][0-9]-*.md"))
     assert main(["assign", "--solutions", str(ROOT / "solutions"), "--exercises", str(exercises), "--check"]) == 0
     (exercises / "02-squeeze-and-excitation.md").write_text("edited by hand")
     assert main(["assign", "--solutions", str(ROOT / "solutions"), "--exercises", str(exercises), "--check"]) == 1

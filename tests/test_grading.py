@@ -256,6 +256,7 @@ def test_every_chapter_has_four_exercises_or_more_with_stars_and_points():
         "02-squeeze-and-excitation",
         "03-efficient-channel-attention",
         "09-scaled-dot-product-attention",
+        "11-making-attention-fast",
     }
     for exercises in CHAPTERS.values():
         assert len(exercises) >= 4

@@ -36,8 +36,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import torch
 
-from . import compare, transfer
+if not torch.cuda.is_available():
+    # Chapter 11's exercises are Triton kernels, which run in Triton's interpreter
+    # where there is no GPU. Triton fixes "interpreted or compiled" when it is first
+    # imported, and torch imports it on the way (torch._dynamo), before any
+    # submission's own setup cell could choose; so the choice is made here, before
+    # the first submission is forked.
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
+from . import compare, transfer  # noqa: E402
 from .assign import Assignment, AssignError, strip_hidden, write_atomically
 from .exercises import Exercise, chapter_slug, exercises
 from .feedback import result_markdown

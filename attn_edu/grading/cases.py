@@ -209,6 +209,10 @@ def _cases() -> dict[str, Callable[[], list]]:
             {"args": ["cbam", (1, 64, 8, 8)]},
             {"args": ["se", (2, 64, 8, 8)], "kwargs": {"dtype": torch.bfloat16}},
         ],
+        "attn_edu.profile.eager_traffic": lambda: [
+            {"args": [torch.sigmoid, randn(2, 8, 4, 4, grad=False)]},
+            {"args": [build(functools.partial(registry.create, "se", 16)), randn(2, 16, 4, 4, grad=False)]},
+        ],
         "attn_edu.profile.summary": lambda: [{"kwargs": {"channels": 64, "input_shape": (1, 64, 8, 8)}}],
         "attn_edu.profile.table": lambda: [{"kwargs": {"channels": 64, "input_shape": (1, 64, 8, 8)}}],
         # data ----------------------------------------------------------------

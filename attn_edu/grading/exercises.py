@@ -13,6 +13,7 @@ library has no single function; their references are written out below.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from .. import functional, modules, profile, registry
 from ..functional import eca_kernel_size
 from .compare import CheckResult, Plan, check_plan, make_plan
-from .specs import bool_mask, causal, randn
+from .specs import bool_mask, causal, randn, uniform
 
 # ---------------------------------------------------------------------------
 # References that the library does not have as one function
@@ -106,9 +107,30 @@ class Exercise:
         return int(earned) if earned == int(earned) else earned
 
 
+def bandwidth_floor_us(shape, itemsize: int, passes_read: int, passes_write: int, peak_gbps: float) -> float:
+    """The fewest microseconds a kernel can take: passes over a tensor of ``shape`` at peak bandwidth."""
+    moved = math.prod(shape) * itemsize * (passes_read + passes_write)  # bytes
+    return moved / (peak_gbps * 1e9) * 1e6
+
+
+def channel_means(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C): the mean of each channel, as a float32 tensor."""
+    return x.float().mean(dim=(2, 3))
+
+
+def scale_channels(x: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) x (B, C) -> (B, C, H, W): every channel times its gate (SE's pass 2)."""
+    return x * gates[:, :, None, None]
+
+
 SE = "02-squeeze-and-excitation"
 ECA = "03-efficient-channel-attention"
 SDPA = "09-scaled-dot-product-attention"
+FAST = "11-making-attention-fast"
+
+# A Triton kernel computes values in float32 and has no autograd or meta-device
+# support, so its cases check values only.
+_KERNEL = {"variants": ["values"]}
 
 _COUNTERS = (profile.parameter_formula, profile.count_parameters, profile.flops, profile.bytes_moved, registry.create)
 
@@ -223,6 +245,46 @@ _EXERCISES = [
              "check": "boolean mask"},
         ),
         forbidden=(F.scaled_dot_product_attention,),
+    ),
+    # 11 Making attention fast -----------------------------------------------
+    Exercise(
+        FAST, "bandwidth-floor", "The bandwidth floor", 1, 1, "bandwidth_floor_us",
+        bandwidth_floor_us,
+        cases=(
+            {"args": [[64, 256, 56, 56], 2, 2, 1, 3350.0], "check": "SE, bfloat16, H100 SXM"},
+            {"args": [[64, 256, 56, 56], 4, 3, 1, 4800.0], "check": "CBAM, float32, H200"},
+            {"args": [[1, 1, 1, 1], 4, 1, 1, 1000.0], "check": "one number"},
+        ),
+        forbidden=_COUNTERS,
+    ),
+    Exercise(
+        FAST, "soft-threshold", "Soft thresholding in fewer passes", 2, 2, "soft_threshold",
+        functional.soft_threshold,
+        cases=(
+            {"args": [randn(2, 8, 5, 5), uniform(2, 8, 1, 1, low=0.1, high=1.0)], "check": "a threshold per channel"},
+            {"args": [randn(3, 4, 6), uniform(3, 1, 1, low=0.1, high=1.0)], "check": "signals, one per sample"},
+            {"args": [randn(2, 3, 4, 4, scale=0.1), uniform(2, 3, 1, 1, low=0.5, high=1.0)],
+             "check": "everything inside the band"},
+        ),
+        forbidden=(registry.create, modules.Shrinkage),
+    ),
+    Exercise(
+        FAST, "triton-channel-means", "A pooling kernel in Triton", 3, 3, "channel_means",
+        channel_means,
+        cases=(
+            {"args": [randn(2, 8, 5, 7, grad=False)], "check": "odd, non-square map", **_KERNEL},
+            {"args": [randn(1, 3, 1, 1, grad=False)], "check": "a 1 x 1 map", **_KERNEL},
+            {"args": [randn(2, 4, 16, 16, grad=False)], "check": "a map of exactly a few blocks", **_KERNEL},
+        ),
+    ),
+    Exercise(
+        FAST, "triton-scale-fix", "Fix the scale kernel", 2, 2, "scale_channels",
+        scale_channels,
+        cases=(
+            {"args": [randn(2, 3, 4, 4, grad=False), randn(2, 3, grad=False)], "check": "P a multiple of the block", **_KERNEL},
+            {"args": [randn(2, 3, 5, 7, grad=False), randn(2, 3, grad=False)], "check": "odd, non-square map", **_KERNEL},
+            {"args": [randn(3, 5, 1, 1, grad=False), randn(3, 5, grad=False)], "check": "a 1 x 1 map", **_KERNEL},
+        ),
     ),
 ]
 
