@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 
-if not torch.cuda.is_available():
-    # Triton fixes "interpreted or compiled" when first imported, and several
-    # tests import it through torch (torch._dynamo). Choose the interpreter
-    # before any of them, as attn_edu.gpu and `attn-edu grade` do, so that the
-    # Triton exercises forked from this process by the grading tests run.
-    os.environ.setdefault("TRITON_INTERPRET", "1")
+from attn_edu.gpu._runtime import interpret_without_cuda
+
+# Before any test imports Triton (several do, through torch._dynamo), as
+# attn_edu.gpu and `attn-edu grade` do: the Triton exercises that the grading
+# tests fork from this process need the interpreter.
+interpret_without_cuda()
 
 # name -> (channels, kwargs): small enough for float64 gradcheck, large enough
 # that every branch has more than one hidden unit.

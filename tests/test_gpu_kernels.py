@@ -8,23 +8,18 @@ run the compiled kernels on the GPU.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import torch
 
-if not torch.cuda.is_available():
-    # Before anything imports Triton's kernels; attn_edu.gpu would set it too.
-    os.environ.setdefault("TRITON_INTERPRET", "1")
+import pytest
+from torch import nn
 
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-
-import pytest  # noqa: E402
-from torch import nn  # noqa: E402
-
-import attn_edu  # noqa: E402
-from attn_edu import gpu, modules  # noqa: E402
-from attn_edu.gpu import _runtime  # noqa: E402
-from conftest import SMALL  # noqa: E402
+import attn_edu
+from attn_edu import gpu, modules
+from attn_edu.gpu import _runtime
+from conftest import SMALL  # conftest chose the interpreter before anything imported Triton
 
 needs_triton = pytest.mark.skipif(
     not gpu.triton_available(),

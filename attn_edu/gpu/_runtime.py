@@ -51,11 +51,21 @@ def triton_available() -> bool:
     return True
 
 
+def interpret_without_cuda() -> None:
+    """On a machine without CUDA, ask for Triton's interpreter (unless ``TRITON_INTERPRET`` is set).
+
+    It must run before anything imports Triton: Triton fixes "interpreted or
+    compiled" on its first import, and torch imports it on the way
+    (``torch._dynamo``). ``load_triton``, the batch grader and the tests call it.
+    """
+    if not torch.cuda.is_available():
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+
+
 def load_triton():
     """Import Triton (interpreted on a machine without CUDA) and return ``(triton, triton.language)``."""
     global INTERPRET
-    if not torch.cuda.is_available():
-        os.environ.setdefault("TRITON_INTERPRET", "1")
+    interpret_without_cuda()
     try:
         import triton
         import triton.language as tl

@@ -42,6 +42,8 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 
+from .. import bench
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 DTYPES = ("fp32", "fp16", "bf16")
@@ -50,9 +52,9 @@ LAYOUTS = ("nchw", "channels_last")
 # with channels that do and do not fill a block. resnet50: the benchmark's.
 SHAPES = {
     "tiny": ((16, 5, 7), (24, 1, 1), (64, 4, 4)),
-    "resnet50": ((256, 56, 56), (512, 28, 28), (1024, 14, 14), (2048, 7, 7)),
+    "resnet50": tuple((c, h, w) for _, c, h, w in bench.STAGES),
 }
-BATCHES = {"tiny": (2,), "resnet50": (64, 256)}
+BATCHES = {"tiny": (2,), "resnet50": bench.BATCHES}
 H100_SXM_MULTIPROCESSORS = 132
 
 
@@ -165,7 +167,8 @@ def check(shapes: str = "tiny", dtypes=DTYPES, layouts=LAYOUTS, arch: int = 90, 
                 reference = attn_edu.create(name, c)
                 for dtype in dtypes:
                     for layout in layouts:
-                        where = f"{name} {dtype} {layout} {batch}x{c}x{h}x{w}"
+                        shape = f"{batch} x {c} x {h} x {w}"
+                        where = f"{name} {dtype} {layout} {shape}"
                         if progress:
                             progress(where)
                         module = fuse(reference).to(dtype_of[dtype])
@@ -180,7 +183,7 @@ def check(shapes: str = "tiny", dtypes=DTYPES, layouts=LAYOUTS, arch: int = 90, 
                             failures.append((where, f"{type(exc).__name__}: {exc}"))
                             continue
                         checked.append({"mechanism": name, "dtype": dtype, "layout": layout,
-                                        "shape": f"{batch} x {c} x {h} x {w}", "launches": len(launches)})
+                                        "shape": shape, "launches": len(launches)})
                         for kernel, kwargs, binary in launches:
                             key = (kernel, binary.hash)
                             if key in compiled:
@@ -189,7 +192,7 @@ def check(shapes: str = "tiny", dtypes=DTYPES, layouts=LAYOUTS, arch: int = 90, 
                             constants = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
                             compiled[key] = CompiledKernel(
                                 kernel=kernel, mechanism=name, dtype=dtype, layout=layout,
-                                shape=f"{batch} x {c} x {h} x {w}", constants=constants,
+                                shape=shape, constants=constants,
                                 registers=usage.get("REG", 0),
                                 spilled_bytes=usage.get("LOCAL", 0) + usage.get("STACK", 0),
                                 shared_bytes=usage.get("SHARED", 0),

@@ -36,15 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-import torch
 
-if not torch.cuda.is_available():
-    # Chapter 11's exercises are Triton kernels, which run in Triton's interpreter
-    # where there is no GPU. Triton fixes "interpreted or compiled" when it is first
-    # imported, and torch imports it on the way (torch._dynamo), before any
-    # submission's own setup cell could choose; so the choice is made here, before
-    # the first submission is forked.
-    os.environ.setdefault("TRITON_INTERPRET", "1")
+from ..gpu._runtime import interpret_without_cuda
+
+# Chapter 11's exercises are Triton kernels, run in Triton's interpreter where
+# there is no GPU. The grader imports torch._dynamo (and with it Triton) before
+# any submission's setup cell could choose, so the choice is made here, before
+# the first submission is forked.
+interpret_without_cuda()
 
 from . import compare, transfer  # noqa: E402
 from .assign import Assignment, AssignError, strip_hidden, write_atomically
