@@ -49,6 +49,8 @@ from pathlib import Path
 
 import torch
 
+from . import papers
+
 EXIT_OK, EXIT_USAGE = 0, 2
 
 # ResNet-50 stage outputs: (name, channels, height, width) of layer1 ... layer4 for 224 x 224 input.
@@ -63,11 +65,15 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 IMPLEMENTATIONS = ("eager", "compile", "triton")
 IMAGE_SIZE = 224
 
-# Peak memory bandwidth in GB/s (1e9 bytes per second), from the vendor's data sheets.
+# Peak memory bandwidth in GB/s (1e9 bytes per second), from the vendor's data
+# sheets as recorded in attn_edu.papers (which stores TB/s).
 PEAK_GBPS = {
-    "H100 SXM": 3350.0,
-    "H100 PCIe": 2000.0,
-    "H200": 4800.0,
+    device: papers.figure(key).value * 1000
+    for device, key in (
+        ("H100 SXM", "h100.datasheet.bandwidth_tbps"),
+        ("H100 PCIe", "h100-pcie.brief.bandwidth_tbps"),
+        ("H200", "h200.datasheet.bandwidth_tbps"),
+    )
 }
 
 CSV_FIELDS = [

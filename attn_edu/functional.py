@@ -55,8 +55,16 @@ def eca_kernel_size(channels: int, gamma: float = 2, b: float = 1) -> int:
 
     Wang et al. (2020), Eq. 12, with gamma = 2 and b = 1. ``|t|_odd`` is the
     odd number nearest to t. Where t lies exactly halfway between two odd
-    numbers (t even) we round up, which is what the official code's
-    ``t = int(abs((log2(C) + b) / gamma)); k = t if t % 2 else t + 1`` does.
+    numbers (t even) we round up, which is what the PyTorch listing in the
+    paper (Fig. 3) does: ``t = int(abs((log(C, 2) + b) / gamma));
+    k = t if t % 2 else t + 1``.
+
+    That listing is in the paper, not in the repository (BangguWu/ECANet):
+    there ``models/eca_module.py`` takes ``k_size`` as an argument (default
+    3) and computes nothing from C, and ``main.py`` passes one kernel size
+    per stage from ``--ksize``; the README's ECA-Net50 is trained with
+    ``--ksize 3557``, i.e. k = 3, 5, 5, 7 for layer1 ... layer4, where this
+    function gives 5, 5, 5, 7 (256, 512, 1024, 2048 channels).
 
     >>> [eca_kernel_size(c) for c in (64, 256, 512, 1024, 2048)]
     [3, 5, 5, 5, 7]
@@ -106,8 +114,11 @@ def scaled_dot_product_attention(
     scores. ``scale`` defaults to 1 / sqrt(d_k); the non-local block passes
     ``scale=1.0`` because its embedded-Gaussian form has no scaling.
 
-    A query row whose every key is masked has no valid softmax; like PyTorch,
-    it comes out as NaN.
+    A query whose every key is masked (a boolean mask row that is all False,
+    or a float mask row that is all -inf) has nothing to attend to: the
+    softmax of a row of -inf is 0/0. Like PyTorch (since 2.5), such a query
+    gets the output 0, and its row of the returned weights is 0 too (it sums
+    to 0, not 1). Gradients through such a row are 0, not NaN.
     """
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(
@@ -123,11 +134,16 @@ def scaled_dot_product_attention(
     # Python's math.sqrt of the integer d_k: a plain float, no tensor needed.
     scale = 1.0 / math.sqrt(d_k) if scale is None else scale
     scores = (q @ k.transpose(-2, -1)) * scale  # (..., L_q, d_k) @ (..., d_k, L_k) -> (..., L_q, L_k)
+    no_key = None
     if mask is not None:
         if mask.dtype == torch.bool:
             scores = scores.masked_fill(~mask, float("-inf"))
         else:
             scores = scores + mask
+        no_key = torch.isneginf(scores).all(dim=-1, keepdim=True)  # queries with every key masked: (..., L_q, 1)
+        scores = scores.masked_fill(no_key, 0.0)  # any finite value, so the softmax (and its gradient) is not NaN
     weights = torch.softmax(scores, dim=-1)  # each query's weights over the keys sum to 1
+    if no_key is not None:
+        weights = weights.masked_fill(no_key, 0.0)  # ... except a query with no key: weights 0, output 0
     out = weights @ v  # (..., L_q, L_k) @ (..., L_k, d_v) -> (..., L_q, d_v)
     return (out, weights) if return_weights else out

@@ -111,6 +111,7 @@ from torch import nn
 from . import modules
 from ._checks import check_choice, check_odd, check_positive, check_selective_kernel, hidden_units
 from .functional import eca_kernel_size
+from .modules.non_local import key_grid, pooling_order
 from .registry import available
 
 __all__ = ["count_parameters", "parameter_formula", "flops", "bytes_moved", "eager_traffic", "summary", "table"]
@@ -596,19 +597,25 @@ class _DRSNCost:
 class _NonLocalCost:
     """Non-local block (Wang et al. 2018), embedded Gaussian, with c' = C // r (r = 2).
 
-    With N = H * W queries and N' keys (N' = ceil(H/2) * ceil(W/2) with subsampling):
+    With N = H * W queries and N' keys on an H' x W' grid (``key_grid``):
+    N' = N without subsampling; ceil(H/2) * ceil(W/2) with subsample="paper"
+    (True); floor(H/2) * floor(W/2) with subsample="code". phi and g run on
+    N_phi positions: N, but N' in the code's order, which pools x first.
 
         params = 3 * (C*c' + c')      theta, phi, g: 1x1 convs with bias
                + (c'*C + C)           W_z: 1x1 conv with bias
                + 2*C                  BatchNorm
-        MACs   = 3 * B*N*C*c'         theta, phi, g
+        MACs   = B*N*C*c'             theta
+               + 2 * B*N_phi*C*c'     phi, g
                + 2 * B*N*N'*c'        theta^T phi and (softmax) g
                + B*N*c'*C             W_z
-        elementwise: biases, the 2x2 max pools (N - N' comparisons per channel),
-                     the optional scaling, the softmax over N' keys, BN, the residual.
+        elementwise: biases, the 2x2 max pools (each window of w numbers
+                     costs w - 1 comparisons: c' channels of phi and of g in
+                     the paper's order, C channels of x in the code's), the
+                     optional scaling, the softmax over N' keys, BN, the residual.
         passes: pass 1 reads x and writes the keys phi and values g (2x2 pooling
                 on chip); pass 2 reads x, computes theta on chip, attends to the
-                keys and values without storing the N x N matrix (as
+                keys and values without storing the N x N' matrix (as
                 FlashAttention does), applies W_z, BN, adds x and writes:
                 2 reads, 1 write. A plain implementation also writes and reads
                 the B * N * N' affinities, which dominates for large maps.
@@ -616,8 +623,9 @@ class _NonLocalCost:
 
     name = "nonlocal"
 
-    def __init__(self, channels: int, inner: int, subsample: bool, scale: bool):
-        self.c, self.inner, self.subsample, self.scale = channels, inner, bool(subsample), bool(scale)
+    def __init__(self, channels: int, inner: int, subsample: bool | str, scale: bool):
+        who = f"NonLocalBlock(channels={channels})"
+        self.c, self.inner, self.subsample, self.scale = channels, inner, pooling_order(who, subsample), bool(scale)
 
     def parameters(self) -> int:
         c, ci = self.c, self.inner
@@ -626,15 +634,27 @@ class _NonLocalCost:
     def keys(self, spatial: tuple[int, ...]) -> int:
         """N', the number of key positions."""
         h, w = spatial
-        return math.ceil(h / 2) * math.ceil(w / 2) if self.subsample else h * w
+        if self.subsample == "code" and (h < 2 or w < 2):
+            raise ValueError(
+                f"NonLocalBlock(channels={self.c}, subsample='code') max-pools x with a 2x2 window, "
+                f"rounding down as the official code does, so it needs H >= 2 and W >= 2; got {spatial}"
+            )
+        return math.prod(key_grid(h, w, self.subsample))
 
     def count(self, t: _Tally, b: int, spatial: tuple[int, ...]) -> None:
         c, ci, n = self.c, self.inner, math.prod(spatial)
         nk = self.keys(spatial)
-        t.matmul("theta, phi, g: three 1x1 convs C -> C/2", 3 * b * n * c * ci)
-        t.elementwise("their biases", 3 * b * n * ci)
-        if self.subsample:
-            # each 2x2 window of w numbers costs w - 1 comparisons; the windows tile the map
+        if self.subsample == "code":
+            # windows of 4 cover 2 H' x 2 W' = 4 N' positions: 3 comparisons per key position
+            t.elementwise("2x2 max pool of x (official code's order)", b * c * 3 * nk)
+            t.matmul("theta: 1x1 conv C -> C/2, on all N positions", b * n * c * ci)
+            t.matmul("phi, g: two 1x1 convs C -> C/2, on the N' pooled positions", 2 * b * nk * c * ci)
+            t.elementwise("their biases", b * n * ci + 2 * b * nk * ci)
+        else:
+            t.matmul("theta, phi, g: three 1x1 convs C -> C/2", 3 * b * n * c * ci)
+            t.elementwise("their biases", 3 * b * n * ci)
+        if self.subsample == "paper":
+            # ceil_mode: the windows tile the map, N positions in N' windows
             t.elementwise("2x2 max pool of phi and g", 2 * b * ci * (n - nk))
         t.matmul("affinities theta^T phi (B, N, N')", b * n * nk * ci)
         t.elementwise("scale by 1/sqrt(C/2)", b * n * nk if self.scale else 0)
@@ -682,7 +702,11 @@ def _resolve_scse(channels, reduction=2, aggregation="sum"):
     return _SCSECost(channels, hidden, aggregation)
 
 
-def _resolve_cbam(channels, reduction=16, kernel_size=7, pool_types=("avg", "max"), spatial=True, spatial_norm=True):
+def _resolve_cbam(
+    channels, reduction=16, kernel_size=7, pool_types=("avg", "max"), spatial=True, spatial_norm=True,
+    spatial_zero_init=False,
+):
+    # spatial_zero_init changes only the initial weights, not the cost.
     who = f"ChannelGate(channels={channels}, reduction={reduction})"
     hidden = hidden_units(who, channels, reduction)
     pool_types = tuple(pool_types)
@@ -691,6 +715,8 @@ def _resolve_cbam(channels, reduction=16, kernel_size=7, pool_types=("avg", "max
         raise ValueError(f"{who}: pool_types must be a non-empty subset of {allowed}; got {pool_types}")
     if spatial:
         check_odd("SpatialGate", "kernel_size", kernel_size)
+    if spatial_zero_init and not spatial_norm:
+        raise ValueError("CBAM: spatial_zero_init=True zeroes the spatial BatchNorm's weight; it needs spatial_norm=True")
     return _CBAMCost(channels, hidden, pool_types, kernel_size, spatial, spatial_norm)
 
 
@@ -733,8 +759,9 @@ def _resolve_drsn_cw(channels):
 
 def _resolve_nonlocal(channels, reduction=2, subsample=False, scale=False, zero_init=True):
     # zero_init only sets BN's initial scale to 0: it changes no count.
-    inner = hidden_units(f"NonLocalBlock(channels={channels}, reduction={reduction})", channels, reduction)
-    return _NonLocalCost(channels, inner, subsample, scale)
+    who = f"NonLocalBlock(channels={channels}, reduction={reduction})"
+    inner = hidden_units(who, channels, reduction)
+    return _NonLocalCost(channels, inner, pooling_order(who, subsample), scale)
 
 
 _RESOLVERS = {

@@ -542,17 +542,21 @@ def _trace_nonlocal(m: modules.NonLocalBlock, x: torch.Tensor, rec: _Recorder) -
     flat = f"flattened to N = H*W = {height * width} positions"
     q = rec("theta", f"queries: 1x1 conv {c} -> {inner} (C/2), {flat}", m.theta(u).flatten(2).transpose(1, 2),
             params=m.theta, inputs=(u,))
-    keys, values = m.phi(u), m.g(u)
-    pooled = ""
-    if m.subsample:
+    source, pooled = u, ""
+    if m.subsample == "code":  # the official code: pool x, then phi and g on the pooled map
+        source = rec("max-pool x", "x^: 2x2 max pool of x, stride 2, rounding down (official code)",
+                     m.pool_input(u), inputs=(u,))
+        pooled = ", on the pooled x^"
+    keys, values = m.phi(source), m.g(source)
+    if m.subsample == "paper":  # the paper: phi and g, then pool each
         keys = torch.nn.functional.max_pool2d(keys, 2, ceil_mode=True)
         values = torch.nn.functional.max_pool2d(values, 2, ceil_mode=True)
-        pooled = ", 2x2 max-pool (subsampling)"
+        pooled = ", then 2x2 max pool, rounding up (Sec. 3.3)"
     n_keys = keys.shape[2] * keys.shape[3]
     k = rec("phi", f"keys: 1x1 conv {c} -> {inner}{pooled}, flattened to N' = {n_keys}",
-            keys.flatten(2).transpose(1, 2), params=m.phi, inputs=(u,))
+            keys.flatten(2).transpose(1, 2), params=m.phi, inputs=(source,))
     v = rec("g", f"values: 1x1 conv {c} -> {inner}{pooled}, flattened to N' = {n_keys}",
-            values.flatten(2).transpose(1, 2), params=m.g, inputs=(u,))
+            values.flatten(2).transpose(1, 2), params=m.g, inputs=(source,))
     factor = 1.0 / math.sqrt(inner) if m.scale else 1.0
     scaled = f", times 1/sqrt({inner})" if m.scale else ""
     scores = rec("affinity theta^T phi", f"theta(x_i)^T phi(x_j) for every pair of positions{scaled}, Eq. 3",

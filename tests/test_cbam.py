@@ -75,3 +75,41 @@ def test_parameter_count_is_shared_mlp_plus_conv_plus_bn():
 def test_unknown_pool_type_is_rejected():
     with pytest.raises(ValueError, match="pool_types"):
         ChannelGate(16, pool_types=("median",))
+
+
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("shape, scale", [((2, 5, 6, 9), 1.0), ((3, 16, 4, 4), 1e3), ((1, 1, 7, 7), 1e-3)])
+def test_official_init_makes_a_fresh_spatial_gate_exactly_one_half_everywhere(train, shape, scale):
+    gate = SpatialGate(zero_init=True).train(train)
+    if shape[0] == 1:
+        gate.eval()  # batch statistics need more than one value; eval uses the running ones
+    m_s = gate(torch.randn(shape) * scale)
+    assert m_s.shape == (shape[0], 1, *shape[2:])
+    assert torch.equal(m_s, torch.full_like(m_s, 0.5))
+
+
+def test_without_the_official_init_the_spatial_gate_depends_on_the_input():
+    m_s = SpatialGate().eval()(torch.randn(2, 5, 6, 9))
+    assert not torch.allclose(m_s, torch.full_like(m_s, 0.5))
+
+
+def test_official_init_in_cbam_halves_the_channel_refined_map():
+    block = CBAM(16, reduction=4, spatial_zero_init=True).eval()
+    f = torch.randn(2, 16, 5, 7)
+    f1 = f * block.channel_gate(f)  # F' of Eq. 1
+    torch.testing.assert_close(block(f), 0.5 * f1)
+    norm = block.spatial_gate.norm
+    assert torch.equal(norm.weight, torch.zeros(1)) and torch.equal(norm.bias, torch.zeros(1))
+
+
+def test_official_init_keeps_the_state_dict_keys_and_shapes():
+    plain, official = CBAM(32, reduction=8).state_dict(), CBAM(32, reduction=8, spatial_zero_init=True).state_dict()
+    assert list(official) == list(plain)
+    assert all(official[k].shape == plain[k].shape for k in plain)
+
+
+def test_official_init_needs_the_batchnorm_and_says_so():
+    with pytest.raises(ValueError, match=r"with norm=False \(CBAM.s spatial_norm=False\) there is no BatchNorm"):
+        SpatialGate(norm=False, zero_init=True)
+    with pytest.raises(ValueError, match=r"with norm=False \(CBAM.s spatial_norm=False\) there is no BatchNorm"):
+        CBAM(16, reduction=4, spatial_norm=False, spatial_zero_init=True)

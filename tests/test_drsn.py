@@ -3,6 +3,8 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attn_edu.functional import soft_threshold
 from attn_edu.modules import ResidualShrinkageUnit, Shrinkage
@@ -37,6 +39,70 @@ def test_threshold_is_positive_and_below_the_mean_absolute_value():
     tau = block.threshold(x)[:, :, 0]
     a = x.abs().mean(dim=2)
     assert ((tau > 0) & (tau < a)).all()
+
+
+def quiet_channel_beside_loud_ones():
+    """Channel 0 has values of magnitude 0.05 to 0.1; channels 1 to 7 have magnitude 5 to 10."""
+    gen = torch.Generator().manual_seed(0)
+    sign = torch.randint(0, 2, (2, 8, 30), generator=gen, dtype=torch.float64) * 2 - 1
+    magnitude = 1 + torch.rand(2, 8, 30, generator=gen, dtype=torch.float64)  # in [1, 2)
+    x = sign * magnitude * 5.0
+    x[:, 0] *= 0.01  # the quiet channel: |x| <= 0.1
+    return x
+
+
+def alpha_near_one(block):
+    """Weights that make alpha = sigmoid(8) = 0.99966 whatever the input."""
+    last = block.scale_net[3]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.fill_(8.0)
+    return block
+
+
+def test_channel_shared_threshold_can_zero_a_quiet_channel_entirely():
+    x = quiet_channel_beside_loud_ones()
+    block = alpha_near_one(Shrinkage(8, channel_wise=False).double().eval())
+    tau = block.threshold(x)[:, 0, 0]  # one per sample: alpha * mean_c a_c, about 6.6 here
+    assert (tau > x[:, 0].abs().amax(dim=1)).all()  # above every value of the quiet channel
+    y = block(x)
+    assert (x[:, 0] != 0).all() and (y[:, 0] == 0).all()  # the whole quiet channel is gone
+    assert (y[:, 1:].flatten(2) != 0).any(dim=2).all()  # the loud channels keep some values
+
+
+def test_channel_wise_threshold_keeps_the_same_quiet_channel():
+    x = quiet_channel_beside_loud_ones()
+    block = alpha_near_one(Shrinkage(8, channel_wise=True).double().eval())
+    y = block(x)
+    assert (y.flatten(2) != 0).any(dim=2).all()  # every channel of every sample keeps a value
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    channels=st.integers(1, 8),
+    spatial=st.sampled_from([(2,), (7,), (32,), (2, 2), (3, 5)]),
+    loudness=st.lists(st.sampled_from([0.0, 1e-3, 1e-1, 1.0, 10.0, 1e3]), min_size=8, max_size=8),
+    weight_scale=st.sampled_from([0.1, 1.0, 5.0]),
+)
+def test_property_channel_wise_shrinkage_never_zeroes_a_whole_nonzero_channel(
+    seed, channels, spatial, loudness, weight_scale
+):
+    gen = torch.Generator().manual_seed(seed)
+    block = Shrinkage(channels, channel_wise=True).double().eval()
+    with torch.no_grad():
+        for name, t in block.state_dict().items():
+            if name.endswith("running_var"):
+                t.copy_(0.5 + torch.rand(t.shape, generator=gen, dtype=torch.float64))
+            elif t.is_floating_point():
+                t.copy_(torch.randn(t.shape, generator=gen, dtype=torch.float64) * weight_scale)
+    scale = torch.tensor(loudness[:channels], dtype=torch.float64).view(1, channels, *[1] * len(spatial))
+    x = torch.randn(3, channels, *spatial, generator=gen, dtype=torch.float64) * scale  # some channels all zero
+    y = block(x)
+    nonzero = (x.flatten(2) != 0).any(dim=2)  # (B, C)
+    kept = (y.flatten(2) != 0).any(dim=2)
+    assert kept[nonzero].all()
+    assert not kept[~nonzero].any()  # an all-zero channel stays zero
 
 
 def test_soft_threshold_piecewise_definition_and_gradient():

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import attn_edu
-from attn_edu import modules
+from attn_edu import modules, papers
 from attn_edu.models import (
     ECA_RELEASED_KERNEL_SIZES,
     ResNet,
@@ -355,7 +355,13 @@ def test_sknet50_replaces_conv2_with_strided_sk():
 
 
 def test_se_resnext50_count():
-    assert count(resnext50_32x4d, attn="se") == 25_028_904 + 2_530_992 == 27_559_896  # SE paper: 27.56M
+    assert count(resnext50_32x4d, attn="se") == 25_028_904 + 2_530_992 == 27_559_896  # SE-ResNet-50's SE blocks
+
+
+def test_se_resnext50_count_agrees_with_table_4_of_the_cbam_paper():
+    published = papers.figure("cbam.table4.se_resnext50_params")
+    assert (published.paper, published.source, published.unit, published.digits) == ("cbam", "Table 4", "M", 2)
+    assert round(count(resnext50_32x4d, attn="se") / 1e6, 2) == published.value  # 27.56M
 
 
 @pytest.mark.parametrize("builder", [resnet18, resnet50, resnet101])

@@ -67,6 +67,7 @@ GRID = [
     ("nonlocal", 64, {}),
     ("nonlocal", 64, {"reduction": 4, "subsample": True, "scale": True}),
     ("nonlocal", 64, {"zero_init": False}),
+    ("nonlocal", 64, {"subsample": "code", "scale": True}),
 ]
 
 
@@ -164,7 +165,7 @@ def configurations(draw):
         return name, channels, {}
     return name, channels, {  # nonlocal
         "reduction": reduction,
-        "subsample": draw(st.booleans()),
+        "subsample": draw(st.sampled_from([False, True, "paper", "code"])),
         "scale": draw(st.booleans()),
         "zero_init": draw(st.booleans()),
     }
@@ -207,6 +208,7 @@ def test_count_parameters_rejects_a_non_module():
         ("scse", 8, {"aggregation": "min"}),
         ("sk", 24, {"groups": 16}),  # groups must divide channels
         ("nonlocal", 1, {}),
+        ("nonlocal", 8, {"subsample": "yes"}),
         ("drsn-cw", 0, {}),
     ],
 )
@@ -246,9 +248,22 @@ VARIANTS = [
     ("sk", 16, {"branches": 3, "groups": 2, "reduction": 4, "min_dim": 4, "stride": 2}),
     ("nonlocal", 8, {"subsample": True, "scale": True}),
     ("nonlocal", 16, {"reduction": 4, "subsample": True}),
+    ("nonlocal", 8, {"subsample": "code", "scale": True}),
 ]
 CONFIGS = [(name, *SMALL[name]) for name in NAMES] + VARIANTS
 SHAPES = [(2, 7, 5), (1, 1, 1), (3, 8, 8)]  # (B, H, W)
+
+
+def too_small_to_pool_first(kwargs, h, w):
+    """The official code's order pools x 2x2 rounding down: a side of 1 leaves no key."""
+    return kwargs.get("subsample") == "code" and min(h, w) < 2
+
+
+def expect_both_to_reject(module, name, shape, kwargs):
+    with pytest.raises(ValueError, match="needs H >= 2 and W >= 2"):
+        module.eval()(torch.randn(shape))
+    with pytest.raises(ValueError, match="needs H >= 2 and W >= 2"):
+        profile.flops(name, shape, **kwargs)
 
 
 @pytest.mark.parametrize("name, channels, kwargs", CONFIGS)
@@ -256,6 +271,9 @@ SHAPES = [(2, 7, 5), (1, 1, 1), (3, 8, 8)]  # (B, H, W)
 def test_flops_matmul_equals_flop_counter_mode(name, channels, kwargs, b, h, w):
     module = attn_edu.create(name, channels, **kwargs)
     shape = (b, channels, h, w)
+    if too_small_to_pool_first(kwargs, h, w):
+        expect_both_to_reject(module, name, shape, kwargs)
+        return
     assert profile.flops(name, shape, **kwargs)["flops_matmul"] == counted_flops(module, shape)
 
 
@@ -265,6 +283,9 @@ def test_property_flops_matmul_equals_flop_counter_mode(config, b, h, w):
     name, channels, kwargs = config
     module = attn_edu.create(name, channels, **kwargs)
     shape = (b, channels, h, w)
+    if too_small_to_pool_first(kwargs, h, w):
+        expect_both_to_reject(module, name, shape, kwargs)
+        return
     assert profile.flops(name, shape, **kwargs)["flops_matmul"] == counted_flops(module, shape)
 
 
@@ -327,10 +348,33 @@ def test_nonlocal_attention_grows_with_the_square_of_the_positions():
     assert large["macs"] > 4 * small["macs"]
 
 
-def test_subsampling_divides_the_keys_by_four():
+@pytest.mark.parametrize("subsample", [True, "paper", "code"])
+def test_subsampling_divides_the_keys_by_four(subsample):
     plain = profile.bytes_moved("nonlocal", (1, 16, 8, 8))["intermediates"]
-    pooled = profile.bytes_moved("nonlocal", (1, 16, 8, 8), subsample=True)["intermediates"]
+    pooled = profile.bytes_moved("nonlocal", (1, 16, 8, 8), subsample=subsample)["intermediates"]
     assert all(pooled[k] * 4 == plain[k] for k in plain)
+
+
+@pytest.mark.parametrize(
+    "subsample, keys",
+    [(False, 7 * 9), (True, 4 * 5), ("paper", 4 * 5), ("code", 3 * 4)],  # ceil(7/2) ceil(9/2); floor(7/2) floor(9/2)
+)
+def test_nonlocal_flops_on_an_odd_map_in_each_pooling_order(subsample, keys):
+    b, c, ci, h, w = 2, 8, 4, 7, 9
+    n = h * w
+    module = attn_edu.create("nonlocal", c, subsample=subsample)
+    result = profile.flops("nonlocal", (b, c, h, w), subsample=subsample)
+    assert result["flops_matmul"] == counted_flops(module, (b, c, h, w))
+    assert result == profile.flops(module, (b, c, h, w))
+    steps = {s["step"]: s for s in result["breakdown"]}
+    assert steps["affinities theta^T phi (B, N, N')"]["macs"] == b * n * keys * ci
+    if subsample == "code":  # phi and g run on the N' pooled positions; the pool reads C channels of x
+        assert sum(s["macs"] for k, s in steps.items() if k.startswith(("theta", "phi"))) == b * c * ci * (n + 2 * keys)
+        assert steps["2x2 max pool of x (official code's order)"]["flops_elementwise"] == b * c * 3 * keys
+    else:  # theta, phi and g all run on the N positions
+        assert steps["theta, phi, g: three 1x1 convs C -> C/2"]["macs"] == 3 * b * n * c * ci
+    if subsample in (True, "paper"):  # N positions fall into N' windows of phi and of g
+        assert steps["2x2 max pool of phi and g"]["flops_elementwise"] == 2 * b * ci * (n - keys)
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,24 @@ def test_nonlocal_subsampling_shrinks_the_keys_to_a_quarter():
     assert traced["affinity theta^T phi"].shape == (2, 20, 6)
 
 
+def test_nonlocal_in_the_codes_order_pools_x_first_and_rounds_down():
+    # 7 x 9 map: N = 63 queries; x pooled 2x2 rounding down: 3 x 4 = 12 keys.
+    traced = trace("nonlocal", (2, 16, 7, 9), subsample="code")
+    assert traced.names()[:5] == ["input", "theta", "max-pool x", "phi", "g"]
+    assert traced["max-pool x"].shape == (2, 16, 3, 4)
+    assert traced["phi"].shape == traced["g"].shape == (2, 12, 8)
+    assert traced["affinity theta^T phi"].shape == (2, 63, 12)
+    pooled = traced.names().index("max-pool x")
+    assert traced["phi"].inputs == traced["g"].inputs == (pooled,)
+
+
+def test_nonlocal_in_the_papers_order_pools_phi_and_g_and_rounds_up():
+    traced = trace("nonlocal", (2, 16, 7, 9), subsample="paper")
+    assert "max-pool x" not in traced.names()
+    assert traced["phi"].shape == traced["g"].shape == (2, 4 * 5, 8)  # ceil(7/2) x ceil(9/2)
+    assert traced["phi"].inputs == (0,)  # phi reads x itself
+
+
 def test_cbam_with_four_pools_stacks_four_descriptors_and_without_spatial_stops_after_the_channel_gate():
     four = trace("cbam", (2, 32, 4, 4), reduction=8, pool_types=("avg", "max", "lp", "lse"))
     assert four["shared MLP down"].shape == (4, 2, 4)
@@ -147,6 +165,7 @@ VARIANTS = [(name, *SMALL[name]) for name in sorted(SMALL)] + [
     ("eca", 16, {"k_size": 5}),
     ("sk", 16, {"branches": 3, "groups": 4, "reduction": 4, "min_dim": 4, "stride": 2}),
     ("nonlocal", 8, {"subsample": True, "scale": True}),
+    ("nonlocal", 8, {"subsample": "code", "scale": True}),
 ]
 
 

@@ -25,6 +25,18 @@ Paper and official code (Jongchan/attention-module):
   log-sum-exp ("lse"); ``pool_types`` accepts them. The paper uses avg and max.
 - The official channel pool stacks [max; mean]; we stack [mean; max] as in
   Eq. 3. This only permutes the two input channels of the 7x7 convolution.
+- Initialisation, on which the paper says nothing: the official ResNet
+  (``MODELS/model_resnet.py``, the loop over ``state_dict()`` keys at the end
+  of ``ResNet.__init__``) sets every BatchNorm weight whose key contains
+  "SpatialGate" to 0 (the others to 1), every bias to 0 (the MLP's and the
+  BatchNorms' included), and draws every convolution weight with
+  ``kaiming_normal(mode='fan_out')``. With the spatial gate's BatchNorm at
+  weight 0 and bias 0 its output is 0 whatever the input, so the official
+  spatial gate starts as sigmoid(0) = 0.5 everywhere: it halves F' uniformly
+  until training moves the BatchNorm weight. ``spatial_zero_init=True``
+  (``SpatialGate(zero_init=True)``) sets that BatchNorm's weight and bias to
+  0; the default keeps PyTorch's (weight 1, bias 0). The other parts of the
+  code's init (zero MLP biases, Kaiming convolutions) are not reproduced.
 """
 
 from __future__ import annotations
@@ -76,15 +88,31 @@ class ChannelGate(nn.Module):
 
 
 class SpatialGate(nn.Module):
-    """M_s of Eq. 3: where to look, from the channel-wise mean and max maps."""
+    """M_s of Eq. 3: where to look, from the channel-wise mean and max maps.
 
-    def __init__(self, kernel_size: int = 7, norm: bool = True):
+    Args:
+        kernel_size: of the convolution (7; must be odd).
+        norm: BatchNorm after the convolution, as in the official code.
+        zero_init: set the BatchNorm's weight and bias to 0, as the official
+            ResNet does, so a fresh gate outputs sigmoid(0) = 0.5 everywhere.
+    """
+
+    def __init__(self, kernel_size: int = 7, norm: bool = True, zero_init: bool = False):
         super().__init__()
         check_odd("SpatialGate", "kernel_size", kernel_size)
+        if zero_init and not norm:
+            raise ValueError(
+                "SpatialGate: zero_init=True (CBAM's spatial_zero_init) sets the BatchNorm's weight and bias "
+                "to 0, as the official code does; with norm=False (CBAM's spatial_norm=False) there is no "
+                "BatchNorm. Use norm=True, or zero_init=False."
+            )
         self.kernel_size = kernel_size
         # f^{7x7}: 2 maps in, 1 map out; padding 3 keeps H x W.
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=not norm)
         self.norm = nn.BatchNorm2d(1, momentum=0.01) if norm else nn.Identity()
+        if zero_init:  # BN(...) = 0 * (...) + 0 = 0, so M_s = sigmoid(0) = 0.5 at the start
+            nn.init.zeros_(self.norm.weight)
+            nn.init.zeros_(self.norm.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Returns the gate M_s(F), shaped (B, 1, H, W)."""
@@ -104,6 +132,9 @@ class CBAM(nn.Module):
         pool_types: descriptors for the channel gate, from "avg", "max", "lp", "lse".
         spatial: set False for the channel-only ablation ("CBAM without spatial").
         spatial_norm: BatchNorm after the 7x7 convolution, as in the official code.
+        spatial_zero_init: start the spatial gate's BatchNorm at weight 0 and
+            bias 0, as the official ResNet's initialisation does: the fresh
+            spatial gate is 0.5 everywhere. Needs spatial_norm=True.
     """
 
     def __init__(
@@ -114,11 +145,12 @@ class CBAM(nn.Module):
         pool_types: tuple[str, ...] = ("avg", "max"),
         spatial: bool = True,
         spatial_norm: bool = True,
+        spatial_zero_init: bool = False,
     ):
         super().__init__()
         self.channels = channels
         self.channel_gate = ChannelGate(channels, reduction, pool_types)
-        self.spatial_gate = SpatialGate(kernel_size, spatial_norm) if spatial else None
+        self.spatial_gate = SpatialGate(kernel_size, spatial_norm, spatial_zero_init) if spatial else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_feature_map(f"CBAM(channels={self.channels})", self.channels, x)

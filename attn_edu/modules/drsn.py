@@ -2,8 +2,8 @@
 
 Minghang Zhao, Shisheng Zhong, Xuyun Fu, Baoping Tang, Michael Pecht. "Deep
 Residual Shrinkage Networks for Fault Diagnosis." IEEE Transactions on
-Industrial Informatics 16(7): 4681-4690, 2020. DOI 10.1109/TII.2019.2943898
-(no arXiv version).
+Industrial Informatics 2020. DOI 10.1109/TII.2019.2943898. Volume 16(7),
+pages 4681-4690; there is no arXiv version.
 
 Shrinkage removes small, noise-like features with soft thresholding,
 
@@ -19,9 +19,23 @@ features themselves by a small attention sub-network:
     DRSN-CW (channel-wise):    one alpha per channel, the last FC has C units,
             tau_c = alpha_c * a_c                      one threshold per channel
 
-Because alpha lies in (0, 1), tau is positive and smaller than the mean
-absolute value, so the shrinkage never zeroes a whole channel. Both FC
-layers have C units (bar the last of DRSN-CS) and biases, as in the
+Because alpha lies in (0, 1), tau is positive. Whether a whole channel can
+be zeroed depends on which mean tau is taken from:
+
+- DRSN-CW cannot zero a channel that has a non-zero value. Its threshold
+  comes from that channel alone: tau_c = alpha_c * a_c < a_c <= max_j |x_cj|
+  (a mean never exceeds the maximum), so at least the value of largest
+  magnitude lies outside [-tau_c, tau_c] and survives, shrunk by tau_c.
+  (In floating point the sigmoid rounds to exactly 1 for logits above about
+  17 in float32, 37 in float64; then tau_c = a_c, and only a channel whose
+  values all have the same magnitude, where mean = max, is zeroed.)
+- DRSN-CS can. Its one threshold is shared by all channels and comes from
+  their average, tau = alpha * (1/C) sum_c a_c, which loud channels pull up:
+  a quiet channel whose every |x_cj| <= tau is zeroed entirely, for example
+  one channel of values near 0.1 beside seven of magnitude near 10, when
+  alpha is near 1.
+
+Both FC layers have C units (bar the last of DRSN-CS) and biases, as in the
 authors' released Keras and TFLearn code.
 
 The residual shrinkage building unit (RSBU) applies shrinkage to the

@@ -2,7 +2,7 @@
 
 Abhijit Guha Roy, Nassir Navab, Christian Wachinger. "Concurrent Spatial and
 Channel 'Squeeze & Excitation' in Fully Convolutional Networks." MICCAI 2018.
-arXiv:1803.02579 (extended in IEEE TMI 2019).
+arXiv:1803.02579. Extended in IEEE Transactions on Medical Imaging 2019.
 
 For a feature map U = [u_1, ..., u_C] with u_c in R^{H x W}:
 

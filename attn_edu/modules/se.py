@@ -1,7 +1,8 @@
 """Squeeze-and-Excitation (SE).
 
 Jie Hu, Li Shen, Gang Sun. "Squeeze-and-Excitation Networks." CVPR 2018.
-arXiv:1709.01507 (extended version with S. Albanie and E. Wu, TPAMI 2020).
+arXiv:1709.01507. Extended version with Samuel Albanie and Enhua Wu: IEEE
+Transactions on Pattern Analysis and Machine Intelligence 2020.
 
 For a feature map U with C channels of size H x W:
 

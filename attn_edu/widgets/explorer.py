@@ -17,11 +17,11 @@ and leaves the table, figures and diagram empty; nothing raises.
 from __future__ import annotations
 
 import html
-import math
 
 import ipywidgets as widgets
 
 from .. import profile
+from ..modules.non_local import key_grid
 from ..registry import available, create
 from ..shapes import Trace, format_shape, trace
 
@@ -126,7 +126,8 @@ def _largest_tensor(name: str, shape: tuple[int, ...], kwargs: dict) -> tuple[in
     """The size of the biggest tensor a trace builds, and how it is made up."""
     b, c, h, w = shape
     if name == "nonlocal":
-        keys = math.ceil(h / 2) * math.ceil(w / 2) if kwargs.get("subsample") else h * w
+        keys_h, keys_w = key_grid(h, w, kwargs.get("subsample", False))
+        keys = keys_h * keys_w
         return b * h * w * keys, f"the affinity matrix B x N x N' = {b} x {h * w} x {keys}"
     if name == "sk":
         m = kwargs.get("branches", 2)

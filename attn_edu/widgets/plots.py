@@ -35,6 +35,7 @@ from torch import nn
 from .. import modules
 from ..functional import soft_threshold
 from ..models import attention_modules
+from ..modules.non_local import key_grid
 
 __all__ = [
     "LayerRecord",
@@ -385,7 +386,7 @@ def _record(name: str, m: nn.Module, x: torch.Tensor) -> LayerRecord:
         _, weights = m.attention(x)  # (B, N, N')
         rec.affinity = weights
         height, width = x.shape[2:]
-        keys_h, keys_w = ((height + 1) // 2, (width + 1) // 2) if m.subsample else (height, width)
+        keys_h, keys_w = key_grid(height, width, m.subsample)  # (H', W') of the keys
         centre = (height // 2) * width + width // 2
         rec.spatial_map = weights[:, centre].reshape(x.shape[0], keys_h, keys_w)  # where the centre looks
     return rec
