@@ -169,14 +169,16 @@ def test_v1_5_puts_the_stride_on_the_3x3_convolution():
 def test_se_resnet50_count():
     added = sum(se(c) for c in R50_BLOCKS)  # 25,392 + 133,248 + 792,960 + 1,579,392
     assert added == 2_530_992
-    assert R50 + added == 28_088_024  # paper: 28.09M
+    assert R50 + added == 28_088_024
     assert count(resnet50, attn="se") == 28_088_024
+    assert round(28_088_024 / 1e6, 2) == papers.figure("cbam.table4.se_resnet50_params").value
 
 
 def test_cbam_resnet50_count():
     added = sum(cbam(c) for c in R50_BLOCKS)  # SE's 2,530,992 + 16 x 100
     assert added == 2_532_592
-    assert count(resnet50, attn="cbam") == 28_089_624  # paper: 28.09M
+    assert count(resnet50, attn="cbam") == 28_089_624
+    assert round(28_089_624 / 1e6, 2) == papers.figure("cbam.table4.cbam_resnet50_params").value
 
 
 def test_eca_resnet50_counts_released_and_formula_kernel_sizes():
@@ -341,7 +343,7 @@ def test_sknet50_count():
     added = sum(sk_instead_of_grouped_conv(w) for w in widths)
     assert added == 2_450_880
     assert count(resnext50_32x4d, attn="sk") == 25_028_904 + added == 27_479_784
-    assert round(27_479_784 / 1e6, 1) == 27.5  # Li et al. 2019, Table 2: 27.5M
+    assert round(27_479_784 / 1e6, 1) == papers.figure("sk.table2.sknet50_params").value  # Li et al. 2019, Table 2
 
 
 def test_sknet50_replaces_conv2_with_strided_sk():

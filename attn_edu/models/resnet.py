@@ -565,7 +565,8 @@ def resnext50_32x4d(
 
     ``attn="sk"`` gives SKNet-50 (Li et al. 2019): every grouped 3x3
     convolution becomes ``SelectiveKernel(width, stride=stride, groups=32)``
-    with M=2, r=16, L=32; 27,479,784 parameters (the paper: 27.5M).
+    with M=2, r=16, L=32; 27,479,784 parameters (27.5M in Table 2 of Li et al.
+    2019: ``papers.figure("sk.table2.sknet50_params")``).
     ``attn="se"`` gives SE-ResNeXt-50: 27,559,896 parameters, the 27.56M
     of Table 4 of the CBAM paper (Woo et al. 2018;
     ``papers.figure("cbam.table4.se_resnext50_params")``). The SE paper

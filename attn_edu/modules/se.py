@@ -15,8 +15,8 @@ and reduction ratio r = 16 by default.
 
 Paper and official code: Eq. 3 is written without bias terms, but the
 released SE-ResNet models use fully connected layers with biases, and the
-published parameter count of SE-ResNet-50 (28.09M, as tabulated in the CBAM
-paper) includes them. We follow the
+published parameter count of SE-ResNet-50 (28.09M, in Table 4 of the CBAM
+paper, Woo et al. 2018) includes them. We follow the
 released models (``bias=True``); ``bias=False`` gives the equation as written.
 """
 
