@@ -273,6 +273,20 @@ def test_spatial_attention_is_upsampled_to_the_image_size():
     assert any(ax.get_ylabel() == "attention weight" for ax in fig.axes)  # the colour bars
 
 
+def test_spatial_attention_outlines_the_true_mask_on_the_input_and_the_overlay():
+    mask = torch.zeros(2, 40, 24, dtype=torch.bool)
+    mask[1, 10:20, 5:15] = True
+    fig = plot_spatial_attention(torch.rand(2, 3, 40, 24), torch.rand(2, 1, 5, 3), sample=1, mask=mask)
+    picture, overlay = fig.axes[0], fig.axes[2]
+    for ax in (picture, overlay):
+        (outline,) = [c for c in ax.collections if c.get_edgecolor().size]  # one contour at the mask's edge
+        points = np.concatenate([path.vertices for path in outline.get_paths()])
+        assert points[:, 0].min() >= 4 and points[:, 0].max() <= 15  # x: columns 5-14, give or take half a pixel
+        assert points[:, 1].min() >= 9 and points[:, 1].max() <= 20  # y: rows 10-19
+    with pytest.raises(ValueError, match="mask of the image's size"):
+        plot_spatial_attention(torch.rand(3, 40, 24), torch.rand(5, 3), mask=torch.zeros(20, 12))
+
+
 def test_sk_branch_weights_stack_to_one_per_channel():
     weights = torch.softmax(torch.randn(2, 3, 6, 1, 1), dim=1)
     fig = plot_sk_branch_weights(weights, sample=1)

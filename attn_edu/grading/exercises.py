@@ -125,6 +125,9 @@ def scale_channels(x: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
 
 SE = "02-squeeze-and-excitation"
 ECA = "03-efficient-channel-attention"
+SCSE = "04-concurrent-squeeze-excitation"
+CBAM = "05-cbam"
+BAM = "06-bam"
 SDPA = "09-scaled-dot-product-attention"
 FAST = "11-making-attention-fast"
 
@@ -210,6 +213,9 @@ _EXERCISES = [
         ),
         forbidden=(registry.create,),
     ),
+    # 04 cSE, sSE and scSE ------------------------------------------------------
+    # 05 CBAM ------------------------------------------------------------------
+    # 06 BAM -------------------------------------------------------------------
     # 09 Scaled dot-product attention ------------------------------------------
     Exercise(
         SDPA, "sdpa", "Scaled dot-product attention with a mask", 3, 3, "scaled_dot_product_attention",

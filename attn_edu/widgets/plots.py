@@ -185,7 +185,7 @@ def _attention(attention_map, sample: int) -> np.ndarray:
 
 
 def plot_spatial_attention(image, attention_map, sample: int = 0, alpha: float = 0.55,
-                           layer: str | None = None) -> NotebookFigure:
+                           layer: str | None = None, mask=None) -> NotebookFigure:
     """The image, the attention map at its own resolution, and the map upsampled onto the image.
 
     Args:
@@ -194,6 +194,8 @@ def plot_spatial_attention(image, attention_map, sample: int = 0, alpha: float =
         sample: which sample of a batch to draw.
         alpha: opacity of the map over the image.
         layer: a name for the title.
+        mask: optional ground truth (H, W) or a batch (B, H, W), True on the object; its outline
+            is drawn in cyan on the input and on the overlay.
     """
     picture = _image(image, sample)
     att = _attention(attention_map, sample)
@@ -217,6 +219,16 @@ def plot_spatial_attention(image, attention_map, sample: int = 0, alpha: float =
     for ax in (left, right):
         ax.set_xlabel("x (pixels)")
         ax.set_ylabel("y (pixels)")
+    if mask is not None:
+        outline = _array(mask, "plot_spatial_attention").astype(float)
+        if outline.ndim == 3:
+            outline = _pick(outline, sample, "plot_spatial_attention")
+        if outline.shape != (height, width):
+            raise ValueError(f"plot_spatial_attention expects a mask of the image's size {height} x {width}; "
+                             f"got {_shape(outline)}")
+        for ax in (left, right):
+            ax.contour(outline, levels=[0.5], colors="cyan", linewidths=1.2)
+        left.set_title("input (object outlined)", fontsize=10)
     row, col = np.unravel_index(int(np.argmax(att)), att.shape)
     where = f"{layer}: " if layer else ""
     pixel_row, pixel_col = int((row + 0.5) * height / att.shape[0]), int((col + 0.5) * width / att.shape[1])

@@ -431,3 +431,11 @@ RIGHT = {
         range(1, 64, 2), key=lambda k: (abs(k - (math.log2(channels) + b) / gamma), -k)
     )},
 }
+
+# Chapters 04-06 keep their wrong answers in files of their own.
+from . import wrong_04, wrong_05, wrong_06  # noqa: E402
+
+for _chapter in (wrong_04, wrong_05, wrong_06):
+    assert not set(_chapter.WRONG) & set(WRONG) and not set(_chapter.RIGHT) & set(RIGHT), _chapter.__name__
+    WRONG.update(_chapter.WRONG)
+    RIGHT.update(_chapter.RIGHT)

@@ -1,0 +1,10 @@
+"""Wrong (and differently-right) answers to the exercises of BAM (chapter 06).
+
+Merged into wrong_implementations.WRONG and RIGHT; see that module
+for what the tests require of them.
+"""
+
+from __future__ import annotations
+
+WRONG: dict = {}
+RIGHT: dict = {}
