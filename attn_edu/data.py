@@ -1,4 +1,4 @@
-"""Small synthetic data sets, one per attention mechanism in the book.
+"""Small synthetic data sets for the book's experiments, at least one per mechanism family.
 
 Every data set here is made on the fly from a seed, so nothing is downloaded
 and every reader sees exactly the same numbers. Each one is built so that the
@@ -6,6 +6,11 @@ claim of one chapter becomes visible in a short experiment on a laptop CPU:
 
 * ``channel_selection``   (SE, ECA)    - only a few channels carry the class;
   the rest are louder noise. A channel gate should learn to keep the few.
+* ``switching_channels``  (SE)         - which channels carry the class changes
+  from image to image, so only a gate that depends on the input can keep them.
+* ``switching_channels``  (SE)         - which group of channels carries the
+  class changes from image to image; only a gate that looks at the image
+  (SE's squeeze) can follow it, a fixed per-channel weighting cannot.
 * ``object_in_clutter``   (CBAM, BAM, sSE) - a small shape hidden among blobs.
   ``meta["mask"]`` says where the shape is, to compare with an attention map.
 * ``multi_scale_objects`` (Selective Kernel) - the same shapes drawn tiny and
@@ -178,6 +183,67 @@ def channel_selection(n=2000, channels=16, informative=4, num_classes=4, size=16
     return SyntheticDataset(
         x, y, {"informative": chosen, "levels": levels}, num_classes,
         f"{informative} of {channels} channels carry the class; the rest are louder noise")
+
+
+def switching_channels(n=2000, channels=16, group_size=4, num_classes=4, size=16,
+                       signal=1.0, brightness=4.0, offset_std=1.0, noise_std=6.0, *,
+                       seed=0, task_seed=0):
+    """Input-dependent channel attention (SE against a fixed gate): which channels
+    carry the class changes from image to image.
+
+    The channels are split into groups of ``group_size``. In every image one
+    group, drawn at random, carries the class: each of its channels has the
+    class's mean (``signal`` times one of evenly spaced levels in [-1, 1], the
+    same level in every channel of the group) plus unit-variance pixel noise.
+    The other channels are noise: their mean is ``brightness`` plus a random
+    per-image offset of std ``offset_std``, and their pixels have std
+    ``noise_std``, so they are louder and shift the class means of any
+    network that reads them.
+
+    So the carrying group is the group whose channel averages over the whole
+    image are lowest: at the class level rather than near ``brightness``
+    (with the defaults this holds in every image; tests/test_data.py checks
+    it). A gate that sees those averages (SE's squeeze) can find the group.
+    Because it changes from image to image, a weighting that is the same for
+    every image cannot single it out, and a network without a gate has to
+    read the loud channels along with the quiet ones.
+
+    meta: ``groups`` (G, group_size) long, the channels of each group, and
+    ``levels`` (num_classes,) the class means before ``signal``, both fixed by
+    ``task_seed``; ``group`` (N,) long, the carrying group of each image;
+    ``informative`` (N, group_size) long, its channels, sorted; ``mask``
+    (N, C) bool, True on them.
+    """
+    f = "switching_channels"
+    _check_int(f, "n", n, 1)
+    _check_int(f, "channels", channels, 2)
+    _check_int(f, "group_size", group_size, 1, channels // 2, f"channels // 2 ({channels // 2})",
+               channels=channels)
+    _check(channels % group_size == 0, f, f"channels must be a multiple of group_size "
+           f"({group_size}); got {channels}", channels=channels, group_size=group_size)
+    _check_int(f, "num_classes", num_classes, 2)
+    _check_int(f, "size", size, 1)
+    for name, value in (("signal", signal), ("brightness", brightness),
+                        ("offset_std", offset_std), ("noise_std", noise_std)):
+        _check_positive(f, name, value)
+    task = torch.Generator().manual_seed(task_seed)
+    groups = torch.randperm(channels, generator=task).view(-1, group_size).sort(dim=1).values  # (G, k)
+    levels = torch.linspace(-1, 1, num_classes)[torch.randperm(num_classes, generator=task)]  # (K,)
+
+    gen = torch.Generator().manual_seed(seed)
+    y = _balanced_labels(n, num_classes, gen)
+    group = torch.randint(len(groups), (n,), generator=gen)
+    chosen = groups[group]  # (N, k)
+    mask = torch.zeros(n, channels, dtype=torch.bool)
+    mask[torch.arange(n)[:, None], chosen] = True
+    offset = brightness + offset_std * torch.randn(n, channels, 1, 1, generator=gen)
+    x = offset + noise_std * torch.randn(n, channels, size, size, generator=gen)  # (N, C, H, W)
+    clean = signal * levels[y].view(n, 1, 1, 1) + torch.randn(n, channels, size, size, generator=gen)
+    x = torch.where(mask[:, :, None, None], clean, x)
+    return SyntheticDataset(
+        x, y, {"groups": groups, "levels": levels, "group": group, "informative": chosen, "mask": mask},
+        num_classes,
+        f"one group of {group_size} of {channels} channels carries the class; which one changes per image")
 
 
 def object_in_clutter(n=2000, size=32, num_classes=4, object_size=7, clutter=8,
@@ -396,6 +462,7 @@ def long_range(n=2000, size=24, patterns=4, marker_size=5, noise=0.3, *,
 
 _GENERATORS = {
     "channel_selection": channel_selection,
+    "switching_channels": switching_channels,
     "object_in_clutter": object_in_clutter,
     "multi_scale_objects": multi_scale_objects,
     "noisy_vibration": noisy_vibration,

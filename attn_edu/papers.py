@@ -277,7 +277,6 @@ FIGURES: dict[str, Figure] = {
     for f in [
         # SE: the parameter cost in ResNet-50, in words.
         Figure("se.section4.resnet50_extra_params", "se", "Section 4", "SE-ResNet-50, extra parameters (millions)", 2.5, "M", 1),
-        Figure("se.section4.resnet50_params", "se", "Section 4", "ResNet-50, parameters (millions)", 25, "M", 0),
         # The CBAM paper's comparison table counts the SE networks' parameters.
         Figure("cbam.table4.resnet50_params", "cbam", "Table 4", "ResNet-50, parameters (millions)", 25.56, "M", 2),
         Figure("cbam.table4.se_resnet50_params", "cbam", "Table 4", "SE-ResNet-50, parameters (millions)", 28.09, "M", 2),
@@ -303,6 +302,13 @@ FIGURES: dict[str, Figure] = {
         Figure("h100.datasheet.bandwidth_tbps", "h100", "H100 SXM, GPU memory bandwidth", "H100 SXM, memory bandwidth (TB/s)", 3.35, " TB/s", 2),
         Figure("h100-pcie.brief.bandwidth_tbps", "h100-pcie", "memory bandwidth (more than 2,000 GB/s)", "H100 PCIe, memory bandwidth (TB/s)", 2.0, " TB/s", 1),
         Figure("h200.datasheet.bandwidth_tbps", "h200", "H200 SXM, GPU memory bandwidth", "H200 SXM, memory bandwidth (TB/s)", 4.8, " TB/s", 1),
+        Figure("eca.table2.vanilla_top1", "eca", "Table 2", "ResNet-50 without attention (Vanilla), top-1 accuracy (%)", 75.20, "%", 2),
+        Figure("se-tpami.section4.resnet50_extra_params_pct", "se-tpami", "Section 4", "SE-ResNet-50, extra parameters (% of ResNet-50)", 10, "%", 0),
+        Figure("se-tpami.section4.extra_params_pct_without_last_stage", "se-tpami", "Section 4", "SE-ResNet-50 without SE in the last stage, extra parameters (% of ResNet-50)", 4, "%", 0),
+        Figure("se-tpami.table14.se_top1_err", "se-tpami", "Table 14", "SE-ResNet-50, standard SE, ImageNet top-1 error (%)", 22.28, "%", 2),
+        Figure("se-tpami.table14.se_pre_top1_err", "se-tpami", "Table 14", "SE-ResNet-50, SE-PRE, ImageNet top-1 error (%)", 22.23, "%", 2),
+        Figure("se-tpami.table14.se_post_top1_err", "se-tpami", "Table 14", "SE-ResNet-50, SE-POST, ImageNet top-1 error (%)", 22.78, "%", 2),
+        Figure("se-tpami.table14.se_identity_top1_err", "se-tpami", "Table 14", "SE-ResNet-50, SE-Identity, ImageNet top-1 error (%)", 22.20, "%", 2),
     ]
 }
 

@@ -54,12 +54,16 @@ def test_task_definition_does_not_depend_on_sample_seed():
     assert torch.equal(c.meta["templates"], d.meta["templates"])
     other = data.channel_selection(n=10, task_seed=1)
     assert not torch.equal(a.meta["informative"], other.meta["informative"])
+    e, f = data.switching_channels(n=10, seed=0), data.switching_channels(n=10, seed=1)
+    assert torch.equal(e.meta["groups"], f.meta["groups"]) and torch.equal(e.meta["levels"], f.meta["levels"])
+    assert not torch.equal(e.meta["groups"], data.switching_channels(n=10, task_seed=1).meta["groups"])
 
 
 # ------------------------------------------------------------ shapes, dtypes, labels
 
 EXPECTED_X_SHAPE = {
     "channel_selection": (SMALL, 16, 16, 16),
+    "switching_channels": (SMALL, 16, 16, 16),
     "object_in_clutter": (SMALL, 1, 32, 32),
     "multi_scale_objects": (SMALL, 1, 32, 32),
     "noisy_vibration": (SMALL, 1, 512),
@@ -121,9 +125,9 @@ def test_loader_without_shuffle_keeps_order():
     assert torch.equal(x, ds.x[:10]) and torch.equal(y, ds.y[:10])
 
 
-def test_available_lists_all_six_and_make_builds_them():
-    assert set(NAMES) == {"channel_selection", "object_in_clutter", "multi_scale_objects",
-                          "noisy_vibration", "shapes_segmentation", "long_range"}
+def test_available_lists_all_seven_and_make_builds_them():
+    assert set(NAMES) == {"channel_selection", "switching_channels", "object_in_clutter",
+                          "multi_scale_objects", "noisy_vibration", "shapes_segmentation", "long_range"}
     ds = data.make("noisy_vibration", n=8, length=128, seed=2)
     assert torch.equal(ds.x, data.noisy_vibration(n=8, length=128, seed=2).x)
 
@@ -142,6 +146,11 @@ def test_make_with_unknown_name_lists_available_names():
      "channel_selection(informative=20, channels=16): informative must be a whole number "
      "between 1 and channels (16); got 20"),
     (lambda: data.channel_selection(n=0), "n must be a whole number of at least 1; got 0"),
+    (lambda: data.switching_channels(group_size=5),
+     "switching_channels(channels=16, group_size=5): channels must be a multiple of group_size (5); got 16"),
+    (lambda: data.switching_channels(group_size=16),
+     "group_size must be a whole number between 1 and channels // 2 (8); got 16"),
+    (lambda: data.switching_channels(brightness=0), "brightness must be a number greater than 0; got 0"),
     (lambda: data.object_in_clutter(n=100.0), "n must be a whole number"),
     (lambda: data.object_in_clutter(num_classes=9), "num_classes must be a whole number between 2 and 6; got 9"),
     (lambda: data.object_in_clutter(object_size=6), "object_size must be odd"),
@@ -179,6 +188,49 @@ def test_channel_selection_only_informative_channels_carry_the_class():
     assert accuracy(noise) < 0.4  # chance is 0.25
     variance = train.x.var(dim=(0, 2, 3))  # (C,)
     assert variance[noise].min() > 2 * variance[informative].max()
+
+
+def test_switching_channels_one_group_per_image_and_it_changes_between_images():
+    ds = data.switching_channels(n=SMALL)
+    groups, group, informative, mask = (ds.meta[k] for k in ("groups", "group", "informative", "mask"))
+    assert groups.shape == (4, 4)
+    assert torch.equal(groups.flatten().sort().values, torch.arange(16))  # the groups split the channels
+    assert informative.shape == (SMALL, 4) and mask.shape == (SMALL, 16) and mask.dtype == torch.bool
+    assert torch.equal(informative, groups[group])
+    assert (mask.sum(1) == 4).all() and torch.equal(mask.gather(1, informative), torch.ones(SMALL, 4, dtype=torch.bool))
+    counts = torch.bincount(group, minlength=4)
+    assert (counts > SMALL // 8).all()  # every group carries the class in many images
+
+
+def test_switching_channels_carrying_group_is_visible_in_the_channel_averages():
+    # What SE's squeeze sees: one average per channel. The carrying group is the
+    # group with the lowest average in every image, and its channels sit far
+    # below the noise channels' brightness.
+    ds = data.switching_channels(n=800)
+    z = ds.x.mean(dim=(2, 3))  # (N, C)
+    per_group = z[:, ds.meta["groups"]].mean(dim=2)  # (N, G)
+    assert torch.equal(per_group.argmin(dim=1), ds.meta["group"])
+    mask = ds.meta["mask"]
+    assert z[mask].abs().max() < 2.0  # carrying: the class level (at most signal = 1) plus a little noise
+    assert z[~mask].mean() > 3.5  # noise: brightness 4 on average
+
+
+def test_switching_channels_class_is_in_the_carrying_channels_only():
+    train, test = data.switching_channels(n=800, seed=0), data.switching_channels(n=800, seed=1)
+
+    def accuracy(features):
+        return _nearest_class_mean_accuracy(features(train), train.y, features(test), test.y, 4)
+
+    def carrying(d):  # the average of the carrying channels: (N, 1)
+        return (d.x.mean(dim=(2, 3)) * d.meta["mask"]).sum(1, keepdim=True) / 4
+
+    def every_channel(d):  # all 16 averages, as a gate-less reader sees them: (N, C)
+        return d.x.mean(dim=(2, 3))
+
+    assert accuracy(carrying) > 0.95
+    assert accuracy(every_channel) < 0.5  # the loud noise channels swamp the class (chance is 0.25)
+    levels = train.meta["levels"]
+    assert torch.equal(levels.sort().values, torch.linspace(-1, 1, 4))
 
 
 def test_object_in_clutter_mask_marks_a_bright_object_inside_the_image():
