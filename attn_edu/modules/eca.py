@@ -16,10 +16,13 @@ channel's weight comes from its k nearest neighbouring channels through a
 The convolution has no bias, padding (k - 1) / 2 keeps C values, and k must
 be odd. The module has just k parameters.
 
-Paper and official code (BangguWu/ECANet): the formula above gives k = 5 for
-256, 512 and 1024 channels and k = 7 for 2048, but the released ECA-ResNet-50
-was trained with k = 3, 5, 5, 7 for its four stages (the README's
-``--ksize 3557``), which is where the paper's "80 parameters" come from.
+Paper and official code (BangguWu/ECANet): the formula above is the
+paper's (Eq. 12, computed in the listing of its Fig. 3); the repository
+never evaluates it. Its ``eca_layer`` takes ``k_size`` (3 by default) and
+its training script one k per stage from ``--ksize``. The formula gives
+k = 5 for 256, 512 and 1024 channels and k = 7 for 2048, but the released
+ECA-ResNet-50 was trained with k = 3, 5, 5, 7 (the README's
+``--ksize 3557``), which is where the abstract's "80 parameters" come from.
 Pass ``k_size`` to fix k; leave it ``None`` for the formula.
 """
 
