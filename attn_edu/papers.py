@@ -309,6 +309,8 @@ FIGURES: dict[str, Figure] = {
         Figure("se-tpami.table14.se_pre_top1_err", "se-tpami", "Table 14", "SE-ResNet-50, SE-PRE, ImageNet top-1 error (%)", 22.23, "%", 2),
         Figure("se-tpami.table14.se_post_top1_err", "se-tpami", "Table 14", "SE-ResNet-50, SE-POST, ImageNet top-1 error (%)", 22.78, "%", 2),
         Figure("se-tpami.table14.se_identity_top1_err", "se-tpami", "Table 14", "SE-ResNet-50, SE-Identity, ImageNet top-1 error (%)", 22.20, "%", 2),
+        Figure("scse.section2.unet_params", "scse", "Section 2", "the paper's U-Net, parameters", 2.1, " x 10^6", 1),
+        Figure("scse.section2.scse_unet_params", "scse", "Section 2", "scSE blocks in the paper's U-Net, added parameters", 3.3, " x 10^4", 1),
     ]
 }
 

@@ -252,12 +252,9 @@ def test_an_honest_answer_that_uses_torch_is_not_flagged():
 
 
 def test_every_chapter_has_four_exercises_or_more_with_stars_and_points():
-    assert set(CHAPTERS) == {
-        "02-squeeze-and-excitation",
-        "03-efficient-channel-attention",
-        "09-scaled-dot-product-attention",
-        "11-making-attention-fast",
-    }
+    solutions = Path(__file__).resolve().parents[1] / "solutions"
+    assert set(CHAPTERS) == {p.stem for p in solutions.glob("[0-9][0-9]-*.md")}
+    assert {"02-squeeze-and-excitation", "03-efficient-channel-attention"} <= set(CHAPTERS)
     for exercises in CHAPTERS.values():
         assert len(exercises) >= 4
         for ex in exercises.values():

@@ -214,8 +214,140 @@ _EXERCISES = [
         forbidden=(registry.create,),
     ),
     # 04 cSE, sSE and scSE ------------------------------------------------------
+    Exercise(
+        SCSE, "scse-sse-forward", "sSE's forward pass", 2, 2, "SpatialSE",
+        modules.SpatialSE,
+        cases=(
+            {"init": {"channels": 16}, "input": (2, 16, 5, 4)},
+            {"init": {"channels": 3}, "input": (3, 3, 6, 7)},
+        ),
+        forbidden=(registry.create, modules.ConcurrentSE),
+    ),
+    Exercise(
+        SCSE, "scse-forward", "scSE, by sum or by maximum", 3, 3, "ConcurrentSE",
+        modules.ConcurrentSE,
+        cases=(
+            {"init": {"channels": 16}, "input": (2, 16, 5, 4)},
+            {"init": {"channels": 16, "aggregation": "max"}, "input": (2, 16, 5, 4)},
+            {"init": {"channels": 32, "reduction": 8, "aggregation": "max"}, "input": (3, 32, 4, 6)},
+        ),
+        forbidden=(functional.global_avg_pool, registry.create, modules.ChannelSE, modules.SpatialSE,
+                   modules.SqueezeExcitation),
+    ),
+    Exercise(
+        SCSE, "scse-parameters", "Counting scSE's parameters", 1, 1, "scse_parameter_count",
+        functools.partial(profile.parameter_formula, "scse"),
+        cases=(
+            {"args": [64]},
+            {"args": [256]},
+            {"args": [33]},
+            {"args": [64], "kwargs": {"reduction": 16}},
+            {"args": [100], "kwargs": {"reduction": 8}},
+        ),
+        forbidden=(*_COUNTERS, modules.ConcurrentSE, modules.ChannelSE, modules.SpatialSE),
+    ),
+    Exercise(
+        SCSE, "scse-fix", "Fix the blog's scSE", 2, 2, "SCSEBlock",
+        modules.ConcurrentSE,
+        cases=(
+            {"init": {"channels": 16, "reduction": 4}, "input": (2, 16, 5, 4)},
+            {"init": {"channels": 8}, "input": (2, 8, 6, 6)},
+        ),
+        forbidden=(functional.global_avg_pool, registry.create, modules.ChannelSE, modules.SpatialSE),
+    ),
     # 05 CBAM ------------------------------------------------------------------
+    Exercise(
+        CBAM, "cbam-channel-pool", "Pooling along the channel axis", 1, 1, "channel_pool",
+        functional.channel_pool,
+        cases=(
+            {"args": [randn(2, 5, 4, 6)]},
+            {"args": [randn(3, 1, 5, 5)], "check": "a single channel"},
+            {"args": [randn(1, 16, 1, 1)], "check": "edge inputs"},
+        ),
+    ),
+    Exercise(
+        CBAM, "cbam-channel-gate", "The channel gate, Eq. 2", 2, 3, "ChannelGate",
+        modules.ChannelGate,
+        cases=(
+            {"init": {"channels": 16, "reduction": 4}, "input": (2, 16, 5, 4)},
+            {"init": {"channels": 32, "reduction": 8, "pool_types": ("avg",)}, "input": (2, 32, 4, 6)},
+            {"init": {"channels": 12, "reduction": 3, "pool_types": ("max",)}, "input": (3, 12, 3, 5)},
+        ),
+        forbidden=(functional.global_avg_pool, registry.create, modules.CBAM),
+    ),
+    Exercise(
+        CBAM, "cbam-parameters", "Counting CBAM's parameters", 1, 1, "cbam_parameter_count",
+        functools.partial(profile.parameter_formula, "cbam"),
+        cases=(
+            {"args": [64]},
+            {"args": [256]},
+            {"args": [2048]},
+            {"args": [64], "kwargs": {"reduction": 4, "kernel_size": 3}},
+            {"args": [100], "kwargs": {"spatial_norm": False}},
+        ),
+        forbidden=(*_COUNTERS, modules.CBAM, modules.ChannelGate, modules.SpatialGate),
+    ),
+    Exercise(
+        CBAM, "cbam-fix", "Fix the blog's spatial gate", 2, 2, "SpatialAttention",
+        functools.partial(modules.SpatialGate, norm=False),
+        cases=(
+            {"init": {}, "input": (2, 8, 9, 7)},
+            {"init": {"kernel_size": 3}, "input": (2, 16, 6, 6)},
+        ),
+        forbidden=(functional.channel_pool, registry.create, modules.SpatialGate, modules.CBAM),
+    ),
+    Exercise(
+        CBAM, "cbam-module", "The whole CBAM, as the official code builds it", 3, 3, "CBAM",
+        modules.CBAM,
+        cases=(
+            {"init": {"channels": 16, "reduction": 4}, "input": (2, 16, 5, 4)},
+            {"init": {"channels": 32, "reduction": 8, "kernel_size": 3}, "input": (2, 32, 6, 5)},
+        ),
+        forbidden=(functional.channel_pool, registry.create, modules.CBAM, modules.ChannelGate, modules.SpatialGate),
+    ),
     # 06 BAM -------------------------------------------------------------------
+    Exercise(
+        BAM, "bam-parameters", "Counting BAM's parameters", 1, 1, "bam_parameter_count",
+        functools.partial(profile.parameter_formula, "bam"),
+        cases=(
+            {"args": [256]},
+            {"args": [1024]},
+            {"args": [64], "kwargs": {"reduction": 4}},
+            {"args": [512], "kwargs": {"num_dilated": 3}},
+            {"args": [256], "kwargs": {"branch_norm": "official"}},
+        ),
+        forbidden=(*_COUNTERS, modules.BAM),
+    ),
+    Exercise(
+        BAM, "bam-reach", "How far the spatial branch sees", 1, 1, "spatial_reach",
+        # (side of the window the logit at one position depends on, number of positions in it that it reads):
+        # each 3x3 convolution with dilation d widens the window by 2d and reads every d-th position.
+        lambda dilation, num_dilated=2: (1 + 2 * dilation * num_dilated, (2 * num_dilated + 1) ** 2),
+        cases=(
+            {"args": [4]},
+            {"args": [1]},
+            {"args": [2, 1]},
+            {"args": [4, 3]},
+        ),
+    ),
+    Exercise(
+        BAM, "bam-forward", "BAM's forward pass", 2, 3, "BottleneckAttention",
+        modules.BAM,
+        cases=(
+            {"init": {"channels": 16, "reduction": 4}, "input": (2, 16, 9, 9)},
+            {"init": {"channels": 32, "reduction": 8, "dilation": 2}, "input": (3, 32, 6, 7)},
+        ),
+        forbidden=(registry.create, modules.bam.BAMChannel, modules.bam.BAMSpatial),
+    ),
+    Exercise(
+        BAM, "bam-fix", "Fix the blog's BAM", 3, 2, "BAMBlock",
+        modules.BAM,
+        cases=(
+            {"init": {"channels": 16, "reduction": 4}, "input": (2, 16, 9, 9)},
+            {"init": {"channels": 32, "reduction": 8, "dilation": 2}, "input": (2, 32, 5, 8)},
+        ),
+        forbidden=(registry.create, modules.bam.BAMChannel, modules.bam.BAMSpatial),
+    ),
     # 09 Scaled dot-product attention ------------------------------------------
     Exercise(
         SDPA, "sdpa", "Scaled dot-product attention with a mask", 3, 3, "scaled_dot_product_attention",
