@@ -878,6 +878,21 @@ def _check_shape(who: str, input_shape) -> tuple[int, ...]:
 # ---------------------------------------------------------------------------
 
 
+def counted_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
+    """FLOPs of one forward pass of ``module`` as PyTorch's ``FlopCounterMode`` counts them.
+
+    It counts matrix products and convolutions only (2 FLOPs per
+    multiply-accumulate), not pooling, activations or element-wise work, so it
+    measures a convolution or a whole backbone; ``flops`` counts a mechanism's
+    element-wise steps too. Runs without gradients.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        module(*inputs)
+    return counter.get_total_flops()
+
+
 def count_parameters(module: nn.Module) -> int:
     """The number of trainable parameters of ``module``, by counting.
 

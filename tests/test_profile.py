@@ -603,3 +603,10 @@ def test_eager_traffic_counts_the_backward_pass_when_asked():
     forward = profile.eager_traffic(module, x)["bytes_total"]
     both = profile.eager_traffic(lambda: module(x).sum().backward())["bytes_total"]
     assert both > 2 * forward
+
+
+def test_counted_flops_counts_a_convolution_as_flop_counter_mode_does():
+    conv = torch.nn.Conv2d(8, 4, 3, padding=1, bias=False)
+    x = torch.randn(2, 8, 5, 7)
+    assert profile.counted_flops(conv, x) == 2 * 2 * 4 * 5 * 7 * 8 * 9  # 2 per multiply-accumulate
+    assert profile.counted_flops(torch.nn.ReLU(), x) == 0  # element-wise work is not counted
