@@ -139,6 +139,17 @@ PAPERS: dict[str, Paper] = {
             "MICCAI",
             2018,
             arxiv="1803.02579",
+            doi="10.1007/978-3-030-00928-1_48",
+            code="ai-med/squeeze_and_excitation",
+        ),
+        _paper(
+            "scse-tmi",
+            ["Abhijit Guha Roy", "Nassir Navab", "Christian Wachinger"],
+            "Recalibrating Fully Convolutional Networks With Spatial and Channel 'Squeeze and Excitation' Blocks",
+            "IEEE Transactions on Medical Imaging",
+            2019,
+            arxiv="1808.08127",
+            doi="10.1109/TMI.2018.2867261",
             code="ai-med/squeeze_and_excitation",
         ),
         _paper(

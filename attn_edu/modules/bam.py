@@ -30,6 +30,12 @@ Paper and official code (Jongchan/attention-module) differ in two places:
   hidden convolutions have BN + ReLU as in the code, and each branch ends
   with BN. ``branch_norm="official"`` builds the branches as the code does.
 Both choices leave the parameter count of a BAM-ResNet-50 at 25.92M.
+
+Two more things in the released MODELS/bam.py that this module does not
+copy: its channel branch pools with an H x H window of stride H, which is
+global average pooling only on square maps (here every map is averaged
+whole), and its channel branch's constructor assigns a name defined nowhere,
+so as released it raises NameError.
 """
 
 from __future__ import annotations

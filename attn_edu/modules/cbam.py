@@ -20,17 +20,20 @@ Paper and official code (Jongchan/attention-module):
 - The official MLP has biases (``nn.Linear``), as here.
 - The official spatial gate puts a BatchNorm (momentum 0.01) after the 7x7
   convolution, which has no bias; Eq. 3 shows neither. We follow the code;
-  ``spatial_norm=False`` gives Eq. 3 with a biased convolution instead.
+  ``spatial_norm=False`` gives Eq. 3 with a plain convolution instead, which
+  we give a bias (the paper does not say whether it has one).
 - The official code can also pool with the LP norm ("lp", p = 2) and with
   log-sum-exp ("lse"); ``pool_types`` accepts them. The paper uses avg and max.
 - The official channel pool stacks [max; mean]; we stack [mean; max] as in
   Eq. 3. This only permutes the two input channels of the 7x7 convolution.
 - Initialisation, on which the paper says nothing: the official ResNet
   (``MODELS/model_resnet.py``, the loop over ``state_dict()`` keys at the end
-  of ``ResNet.__init__``) sets every BatchNorm weight whose key contains
-  "SpatialGate" to 0 (the others to 1), every bias to 0 (the MLP's and the
-  BatchNorms' included), and draws every convolution weight with
-  ``kaiming_normal(mode='fan_out')``. With the spatial gate's BatchNorm at
+  of ``ResNet.__init__``) sets every weight whose key contains "bn" to 0
+  if the key also contains "SpatialGate" and to 1 otherwise, every bias to 0
+  (the MLP's and the BatchNorms' included), and draws every weight whose key
+  contains "conv" with ``kaiming_normal(mode='fan_out')``. The projection
+  shortcuts (keys "downsample.0" and "downsample.1") match neither and keep
+  the framework's defaults. With the spatial gate's BatchNorm at
   weight 0 and bias 0 its output is 0 whatever the input, so the official
   spatial gate starts as sigmoid(0) = 0.5 everywhere: it halves F' uniformly
   until training moves the BatchNorm weight. ``spatial_zero_init=True``

@@ -16,10 +16,13 @@ For a feature map U = [u_1, ..., u_C] with u_c in R^{H x W}:
 cSE is SE (Hu et al. 2018) with reduction 2 instead of 16. The two sub-blocks
 see the same input and run side by side ("concurrently").
 
-Paper and official code: the paper adds the two recalibrated maps; the
-official code (ai-med/squeeze_and_excitation) takes their element-wise
-maximum. ``aggregation="sum"`` (default) follows the paper, ``"max"`` the code.
-Both use biases in the fully connected layers and the 1x1 convolution.
+Paper and official code: the MICCAI paper adds the two recalibrated maps;
+the official code (ai-med/squeeze_and_excitation) takes their element-wise
+maximum, one of the combinations the journal version (Roy, Navab, Wachinger,
+IEEE Transactions on Medical Imaging 2019, arXiv:1808.08127) considers.
+``aggregation="sum"`` (default) follows the MICCAI paper, ``"max"`` the code.
+The official code has biases in the fully connected layers and the 1x1
+convolution, and so does this module (the paper's equations write none).
 """
 
 from __future__ import annotations
