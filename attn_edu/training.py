@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .evaluation import recalibrate_batchnorm  # noqa: F401  (after training, before comparing models)
+
 
 @dataclass
 class History:

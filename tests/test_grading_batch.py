@@ -16,16 +16,22 @@ from grading_fixtures.adversarial import AS_ROOT_ONLY, CPU_HOG, LINGERING, SUBMI
 from grading_fixtures.build import NOT_JSON, write_submissions
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ["02-squeeze-and-excitation", "03-efficient-channel-attention", "09-scaled-dot-product-attention"]
+# Every chapter with exercises but 11: its Triton exercises need the interpreter's
+# files readable by the unprivileged user the children run as, which a virtualenv
+# under root's home is not (the secure-grading issue covers it).
+CHAPTERS = sorted(p.stem for p in (ROOT / "solutions").glob("[0-9][0-9]-*.md") if not p.stem.startswith("11-"))
 # Short limits keep the endless loops of the fixtures cheap.
 LIMITS = {"timeout": 8, "cell_timeout": 2, "memory_mb": 768}
+# Honest notebooks get room to run on a busy machine (chapter 06's solution takes
+# about 4 s alone, more beside other work).
+HONEST_LIMITS = {"timeout": 60, "cell_timeout": 20, "memory_mb": 1536}
 
 
 @pytest.fixture(scope="module")
 def graded_solutions_and_exercises(tmp_path_factory):
     out = {}
     for chapter in CHAPTERS:
-        grader = Grader(ROOT / "solutions" / f"{chapter}.md", jobs=2, **LIMITS)
+        grader = Grader(ROOT / "solutions" / f"{chapter}.md", jobs=2, **HONEST_LIMITS)
         paths = [ROOT / "solutions" / f"{chapter}.md", ROOT / "exercises" / f"{chapter}.md"]
         out[chapter] = (grader, grader.grade(paths))
     return out

@@ -96,10 +96,12 @@ def test_every_exercise_is_introduced_with_its_stars(path):
 
 def test_the_exercises_mix_the_four_kinds():
     ids = {ex.id for chapter in CHAPTERS.values() for ex in chapter.values()}
-    assert {"se-forward", "eca-forward"} <= ids  # a module's forward given its __init__
-    assert {"se-squeeze", "eca-kernel-size", "sdpa", "causal-mask"} <= ids  # functions
-    assert {"se-parameters", "eca-cost", "attention-flops"} <= ids  # counts
-    assert {"se-fix", "eca-fix", "sdpa-fix"} <= ids  # find and fix the bug
+    assert {"se-forward", "eca-forward", "scse-sse-forward", "scse-forward", "cbam-channel-gate", "cbam-module",
+            "bam-forward"} <= ids  # a module's forward given its __init__, or the whole module
+    assert {"se-squeeze", "eca-kernel-size", "sdpa", "causal-mask", "cbam-channel-pool"} <= ids  # functions
+    assert {"se-parameters", "eca-cost", "attention-flops", "scse-parameters", "cbam-parameters",
+            "bam-parameters", "bam-reach"} <= ids  # counts
+    assert {"se-fix", "eca-fix", "sdpa-fix", "scse-fix", "cbam-fix", "bam-fix"} <= ids  # find and fix the bug
 
 
 def test_exercises_folder_is_up_to_date_with_the_solutions():

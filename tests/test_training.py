@@ -56,3 +56,9 @@ def test_learning_curve_plot_has_labelled_axes_and_a_line_per_run():
     left, right = fig.axes
     assert len(right.get_lines()) == 2
     assert "accuracy" in right.get_ylabel() and left.get_xlabel() == "epoch"
+
+
+def test_recalibrate_batchnorm_is_also_found_in_training():
+    from attn_edu import evaluation, training
+
+    assert training.recalibrate_batchnorm is evaluation.recalibrate_batchnorm

@@ -128,6 +128,8 @@ ECA = "03-efficient-channel-attention"
 SCSE = "04-concurrent-squeeze-excitation"
 CBAM = "05-cbam"
 BAM = "06-bam"
+SK = "07-selective-kernel"
+DRSN = "08-residual-shrinkage"
 SDPA = "09-scaled-dot-product-attention"
 FAST = "11-making-attention-fast"
 
@@ -297,7 +299,7 @@ _EXERCISES = [
         forbidden=(functional.channel_pool, registry.create, modules.SpatialGate, modules.CBAM),
     ),
     Exercise(
-        CBAM, "cbam-module", "The whole CBAM, as the official code builds it", 3, 3, "CBAM",
+        CBAM, "cbam-module", "The whole CBAM, with the official code's BatchNorm", 3, 3, "CBAM",
         modules.CBAM,
         cases=(
             {"init": {"channels": 16, "reduction": 4}, "input": (2, 16, 5, 4)},
@@ -347,6 +349,106 @@ _EXERCISES = [
             {"init": {"channels": 32, "reduction": 8, "dilation": 2}, "input": (2, 32, 5, 8)},
         ),
         forbidden=(registry.create, modules.bam.BAMChannel, modules.bam.BAMSpatial),
+    ),
+    # 07 Selective Kernel ------------------------------------------------------
+    Exercise(
+        SK, "sk-hidden", "The width of the fuse layer, d = max(C/r, L)", 1, 1, "sk_hidden_dim",
+        # Eq. 4, with C/r rounded down as the module and the official SKNet-50 (d = 32, 32, 32, 64) do.
+        lambda channels, reduction=16, min_dim=32: max(channels // reduction, min_dim),
+        cases=(
+            {"args": [128]},
+            {"args": [1024]},
+            {"args": [2048]},
+            {"args": [64], "kwargs": {"reduction": 2}},
+            {"args": [100], "kwargs": {"reduction": 3, "min_dim": 8}},
+        ),
+    ),
+    Exercise(
+        SK, "sk-parameters", "Counting an SK convolution's parameters", 2, 2, "sk_parameter_count",
+        functools.partial(profile.parameter_formula, "sk"),
+        cases=(
+            {"args": [128]},
+            {"args": [1024]},
+            {"args": [256], "kwargs": {"branches": 3}},
+            {"args": [64], "kwargs": {"groups": 8, "reduction": 4, "min_dim": 8}},
+        ),
+        forbidden=(*_COUNTERS, modules.SelectiveKernel),
+    ),
+    Exercise(
+        SK, "sk-module", "The whole SK convolution: split, fuse, select", 3, 3, "SelectiveKernel",
+        modules.SelectiveKernel,
+        cases=(
+            {"init": {"channels": 16, "groups": 4, "reduction": 4, "min_dim": 8}, "input": (2, 16, 6, 5)},
+            {"init": {"channels": 32, "branches": 3, "groups": 8, "reduction": 8, "min_dim": 4},
+             "input": (3, 32, 7, 7)},
+            {"init": {"channels": 8, "groups": 2, "reduction": 2, "min_dim": 2, "stride": 2}, "input": (2, 8, 9, 6)},
+        ),
+        forbidden=(registry.create, modules.SelectiveKernel),
+    ),
+    Exercise(
+        SK, "sk-fix", "Fix the blog's SK convolution", 2, 2, "SKConv",
+        modules.SelectiveKernel,
+        cases=(
+            {"init": {"channels": 16, "groups": 4, "reduction": 4, "min_dim": 8}, "input": (2, 16, 6, 5)},
+            {"init": {"channels": 32, "groups": 8, "reduction": 16, "min_dim": 4}, "input": (3, 32, 5, 7)},
+        ),
+        forbidden=(registry.create, modules.SelectiveKernel),
+    ),
+    # 08 Deep residual shrinkage -----------------------------------------------
+    Exercise(
+        DRSN, "drsn-threshold", "The threshold, Eqs. 12 and 14", 1, 1, "shrinkage_threshold",
+        # tau = alpha * mean |x|: each channel's own mean for alpha (B, C) (DRSN-CW, Eq. 14), the mean over
+        # positions and channels for alpha (B, 1) (DRSN-CS, Eq. 12); shaped (B, C or 1, 1, ...) for x.
+        lambda x, alpha: (alpha * (x.abs().flatten(2).mean(dim=2) if alpha.shape[1] > 1
+                                   else x.abs().flatten(1).mean(dim=1, keepdim=True))
+                          ).reshape(*alpha.shape, *[1] * (x.dim() - 2)),
+        cases=(
+            {"args": [randn(2, 8, 16), uniform(2, 8)], "check": "a threshold per channel (CW), signals"},
+            {"args": [randn(3, 6, 5, 4), uniform(3, 1)], "check": "one threshold per sample (CS), maps"},
+            {"args": [randn(2, 4, 10), uniform(2, 1)], "check": "one threshold per sample (CS), signals"},
+        ),
+        forbidden=(registry.create, modules.Shrinkage),
+    ),
+    Exercise(
+        DRSN, "drsn-parameters", "Counting a shrinkage module's parameters", 1, 1, "drsn_parameter_count",
+        lambda channels, channel_wise=True: profile.parameter_formula("drsn-cw" if channel_wise else "drsn-cs", channels),
+        cases=(
+            {"args": [4]},
+            {"args": [16]},
+            {"args": [64, False]},
+            {"args": [256]},
+            {"args": [256], "kwargs": {"channel_wise": False}},
+        ),
+        forbidden=(*_COUNTERS, modules.Shrinkage),
+    ),
+    Exercise(
+        DRSN, "drsn-shrinkage", "The shrinkage, CS and CW", 2, 3, "Shrinkage",
+        modules.Shrinkage,
+        cases=(
+            {"init": {"channels": 8}, "input": (2, 8, 16)},
+            {"init": {"channels": 6, "channel_wise": False}, "input": (3, 6, 10)},
+            {"init": {"channels": 4, "channel_wise": False}, "input": (2, 4, 5, 6)},
+        ),
+        forbidden=(registry.create, functional.soft_threshold),
+    ),
+    Exercise(
+        DRSN, "drsn-fix", "Fix the blog's shrinkage", 2, 2, "ShrinkageBlock",
+        functools.partial(modules.Shrinkage, channel_wise=True),
+        cases=(
+            {"init": {"channels": 8}, "input": (2, 8, 32)},
+            {"init": {"channels": 16}, "input": (3, 16, 20)},
+        ),
+        forbidden=(registry.create, functional.soft_threshold),
+    ),
+    Exercise(
+        DRSN, "drsn-rsbu", "The residual shrinkage building unit", 3, 3, "ResidualShrinkageUnit",
+        modules.ResidualShrinkageUnit,
+        cases=(
+            {"init": {"in_channels": 4, "out_channels": 4}, "input": (2, 4, 16)},
+            {"init": {"in_channels": 4, "out_channels": 8, "stride": 2, "channel_wise": False}, "input": (2, 4, 16)},
+            {"init": {"in_channels": 3, "out_channels": 8, "stride": 2}, "input": (3, 3, 12)},
+        ),
+        forbidden=(registry.create, modules.Shrinkage, functional.soft_threshold),
     ),
     # 09 Scaled dot-product attention ------------------------------------------
     Exercise(

@@ -157,6 +157,11 @@ class BlogResidualButProduct(_BAMInit):
         return x + x * torch.sigmoid(self.channel_logits(x) * self.spatial_logits(x))
 
 
+class BlogFixedWithAddcmul(_BAMInit):  # correct: padding = dilation, no resizing, F + F * M in one call
+    def forward(self, x):
+        return torch.addcmul(x, x, torch.sigmoid(self.channel_logits(x) + self.spatial_logits(x)))
+
+
 class BlogUnchanged(_PaddingOne):  # the blog's code as posted
     def forward(self, x):
         spatial = F.interpolate(self.spatial_logits(x), size=x.shape[2:], mode="bilinear", align_corners=False)
@@ -250,11 +255,13 @@ WRONG: dict = {
         "window of the kernels' spans added": lambda dilation, num_dilated=2: (
             (2 * dilation + 1) * num_dilated, (2 * num_dilated + 1) ** 2),
         "positions of one kernel": lambda dilation, num_dilated=2: (1 + 2 * dilation * num_dilated, 9),
-        "a list, not a tuple": lambda dilation, num_dilated=2: [1 + 2 * dilation * num_dilated],
+        "the two answers swapped": lambda dilation, num_dilated=2: (
+            (2 * num_dilated + 1) ** 2, 1 + 2 * dilation * num_dilated),
     },
 }
 RIGHT: dict = {
     "bam-forward": {"explicit reshapes and a hand-written sigmoid": BAMCorrectExplicit},
+    "bam-fix": {"F + F * M with torch.addcmul": BlogFixedWithAddcmul},
     "bam-parameters": {"build the layers and count": _parameters_counted_with_torch},
     "bam-reach": {"push an impulse through the convolutions": _reach_by_convolution},
 }
