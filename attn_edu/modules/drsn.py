@@ -36,7 +36,8 @@ be zeroed depends on which mean tau is taken from:
   alpha is near 1.
 
 Both FC layers have C units (bar the last of DRSN-CS) and biases, as in the
-authors' released Keras and TFLearn code.
+authors' Keras script and their 1-D TFLearn code (DRSN_1D_TFLearn.rar); their
+2-D TFLearn script, DRSN_TFLearn.py, gives the first layer C/4 units.
 
 The residual shrinkage building unit (RSBU) applies shrinkage to the
 residual branch of a pre-activation residual block:
