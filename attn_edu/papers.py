@@ -322,6 +322,15 @@ FIGURES: dict[str, Figure] = {
         Figure("se-tpami.table14.se_identity_top1_err", "se-tpami", "Table 14", "SE-ResNet-50, SE-Identity, ImageNet top-1 error (%)", 22.20, "%", 2),
         Figure("scse.section2.unet_params", "scse", "Section 2", "the paper's U-Net, parameters", 2.1, " x 10^6", 1),
         Figure("scse.section2.scse_unet_params", "scse", "Section 2", "scSE blocks in the paper's U-Net, added parameters", 3.3, " x 10^4", 1),
+        Figure("drsn.table3.resnet_test_acc", "drsn", "Table III", "ResNet, test accuracy averaged over three noise types and the SNRs (%)", 86.25, "%", 2),
+        Figure("drsn.table3.drsn_cs_test_acc", "drsn", "Table III", "DRSN-CS, test accuracy averaged over three noise types and the SNRs (%)", 88.55, "%", 2),
+        Figure("drsn.table3.drsn_cw_test_acc", "drsn", "Table III", "DRSN-CW, test accuracy averaged over three noise types and the SNRs (%)", 89.57, "%", 2),
+        Figure("drsn.table5.resnet_time", "drsn", "Table V", "ResNet, computational time of the model optimisation (s)", 978.04, " s", 2),
+        Figure("drsn.table5.drsn_cs_time", "drsn", "Table V", "DRSN-CS, computational time of the model optimisation (s)", 1585.33, " s", 2),
+        Figure("drsn.table5.drsn_cw_time", "drsn", "Table V", "DRSN-CW, computational time of the model optimisation (s)", 1511.11, " s", 2),
+        Figure("sk.table2.resnext50_params", "sk", "Table 2", "ResNeXt-50 (32x4d), parameters (millions)", 25.0, "M", 1),
+        Figure("sk.table2.sknet50_top1_err", "sk", "Table 2", "SKNet-50, ImageNet top-1 error, 224 x 224 crop (%)", 20.79, "%", 2),
+        Figure("sk.table2.resnext50_top1_err", "sk", "Table 2", "ResNeXt-50 (32x4d), ImageNet top-1 error, 224 x 224 crop (%)", 22.23, "%", 2),
     ]
 }
 
