@@ -15,6 +15,8 @@ claim of one chapter becomes visible in a short experiment on a laptop CPU:
   ``meta["mask"]`` says where the shape is, to compare with an attention map.
 * ``multi_scale_objects`` (Selective Kernel) - the same shapes drawn tiny and
   large; ``meta["scale"]`` lets you check which kernel branch wins at which size.
+  ``enlarged_objects`` draws the same objects (shape, centre, noise) at
+  several sizes, one data set per factor, as the SK paper enlarges its images.
 * ``noisy_vibration``     (DRSN, shrinkage) - 1-D fault signals buried in noise
   at an exact signal-to-noise ratio; ``meta["clean"]`` holds the clean signals.
 * ``shapes_segmentation`` (scSE) - shapes with a per-pixel label mask.
@@ -319,6 +321,56 @@ def multi_scale_objects(n=2000, size=32, num_classes=4, min_size=5, max_size=27,
         {"scale": 2 * half + 1, "center": torch.stack([cy, cx], 1), "mask": mask,
          "shape_names": OBJECT_SHAPES[:num_classes]},
         num_classes, f"shapes drawn from {min_size} to {max_size} pixels wide")
+
+
+def enlarged_objects(n=500, factors=(1.0, 1.5, 2.0), size=32, num_classes=4, min_size=5, max_size=13,
+                     noise=0.3, *, seed=0):
+    """Selective kernels (SK): the same objects drawn at several sizes, as the SK paper enlarges its images.
+
+    Each object (a shape of ``OBJECT_SHAPES[:num_classes]``, its centre, its
+    box, an odd side between ``min_size`` and ``max_size`` pixels, and its
+    pixel noise of std ``noise``) is drawn once. For every factor f in
+    ``factors`` the shape is drawn again with its box f times as wide,
+    around the same centre and on the same noise, so that only the object's
+    size changes. Centres keep the largest version inside the image.
+
+    Returns ``{f: SyntheticDataset}``, one data set per factor, with x
+    (N, 1, H, W) and the same y. meta: ``factor`` (f); ``side`` (N,) float,
+    the box's side in pixels at that factor; ``center`` (N, 2) long;
+    ``mask`` (N, H, W) bool; ``shape_names``. At factor 1 an object is drawn
+    exactly as ``multi_scale_objects`` draws one of its side.
+    """
+    f = "enlarged_objects"
+    _check_int(f, "n", n, 1)
+    _check_int(f, "num_classes", num_classes, 2, len(OBJECT_SHAPES))
+    _check_int(f, "min_size", min_size, 3)
+    _check_int(f, "max_size", max_size, min_size, size, f"size ({size})", min_size=min_size, size=size)
+    _check(min_size // 2 <= (max_size - 1) // 2, f, "there must be an odd side length between min_size and "
+           f"max_size; got {min_size} and {max_size}", min_size=min_size, max_size=max_size)
+    _check_positive(f, "noise", noise)
+    factors = tuple(factors)
+    _check(len(factors) > 0 and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and v > 0
+                                    for v in factors),
+           f, f"factors must be one or more numbers greater than 0; got {factors!r}", factors=factors)
+    largest = (max_size // 2 * 2 + 1) * max(factors)  # the widest box, in pixels
+    _check(largest <= size, f, f"the largest object, {max_size // 2 * 2 + 1} pixels times {max(factors)}, "
+           f"must fit in the image of {size} pixels; got {largest:g}", max_size=max_size, factors=factors, size=size)
+    gen = torch.Generator().manual_seed(seed)
+    y = _balanced_labels(n, num_classes, gen)
+    half = torch.randint(min_size // 2, (max_size - 1) // 2 + 1, (n,), generator=gen)
+    radius = half + 0.5  # from the centre pixel's middle to the box's edge, at factor 1
+    reach = (radius * max(factors) - 0.5).ceil().long()  # half-width, in whole pixels, of the largest box
+    cy, cx = _random_centres(reach, size, size, gen)
+    pixel_noise = noise * torch.randn(n, size, size, generator=gen)
+    views = {}
+    for factor in factors:
+        mask = _draw(OBJECT_SHAPES, y, cy, cx, radius * factor - 0.5, size, size)  # (N, H, W)
+        views[factor] = SyntheticDataset(
+            (mask.float() + pixel_noise).unsqueeze(1), y,
+            {"factor": factor, "side": 2 * radius * factor, "center": torch.stack([cy, cx], 1), "mask": mask,
+             "shape_names": OBJECT_SHAPES[:num_classes]},
+            num_classes, f"the same {n} shapes enlarged {factor:g} times")
+    return views
 
 
 FAULTS = ("healthy", "inner_race", "outer_race", "ball", "cage")

@@ -340,3 +340,63 @@ def test_default_sizes_are_fast_enough_for_a_notebook():
         start = time.perf_counter()
         data.make(name)
         assert time.perf_counter() - start < 3.0, name
+
+
+# ------------------------------------------------------------ enlarged_objects (chapter 7)
+
+def test_enlarged_objects_change_only_the_size_of_each_object():
+    views = data.enlarged_objects(n=60, factors=(1.0, 1.5, 2.0), seed=4)
+    assert list(views) == [1.0, 1.5, 2.0]
+    one, two = views[1.0], views[2.0]
+    for view in views.values():
+        assert view.x.shape == (60, 1, 32, 32) and torch.equal(view.y, one.y)
+        assert torch.equal(view.meta["center"], one.meta["center"])
+        noise = view.x[:, 0] - view.meta["mask"].float()  # the same noise under every version
+        assert torch.allclose(noise, one.x[:, 0] - one.meta["mask"].float(), atol=1e-6)
+    assert torch.allclose(two.meta["side"], 2 * one.meta["side"])
+    area = {f: v.meta["mask"].flatten(1).sum(1).float() for f, v in views.items()}
+    assert ((area[1.5] > area[1.0]) & (area[2.0] > area[1.5])).all()
+    ratio = area[2.0] / area[1.0]
+    assert 3.0 < ratio.mean() < 5.0  # twice as wide: about four times the area
+
+
+def test_enlarged_objects_at_factor_one_are_drawn_as_multi_scale_objects_draws_them():
+    view = data.enlarged_objects(n=40, factors=(1.0, 2.0), seed=2)[1.0]
+    half = ((view.meta["side"] - 1) / 2).long()
+    cy, cx = view.meta["center"].unbind(1)
+    redrawn = data._draw(data.OBJECT_SHAPES, view.y, cy, cx, half, 32, 32)
+    assert torch.equal(view.meta["mask"], redrawn)
+    side = view.meta["side"]
+    assert side.min() >= 5 and side.max() <= 13 and (side % 2 == 1).all()
+
+
+def test_enlarged_objects_keep_the_largest_version_inside_the_image():
+    views = data.enlarged_objects(n=200, factors=(1.0, 2.0), seed=1)
+    largest = views[2.0]
+    reach = (largest.meta["side"] / 2).ceil().long()  # from the centre pixel to the box's edge, rounded up
+    centre = largest.meta["center"]
+    assert ((centre - reach[:, None] + 1) >= 0).all() and ((centre + reach[:, None] - 1) <= 31).all()
+    square = largest.y == largest.meta["shape_names"].index("square")  # a square fills its box
+    width = largest.meta["mask"][square].any(dim=1).sum(dim=1)
+    assert (width.float() - largest.meta["side"][square]).abs().max() <= 1
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"factors": ()}, "factors must be one or more numbers greater than 0; got ()"),
+    ({"factors": (1.0, -2.0)}, "factors must be one or more numbers greater than 0"),
+    ({"max_size": 17}, "the largest object, 17 pixels times 2.0, must fit in the image of 32 pixels; got 34"),
+    ({"min_size": 9, "max_size": 8}, "max_size must be a whole number between 9 and size (32); got 8"),
+])
+def test_enlarged_objects_explain_bad_arguments(kwargs, expected):
+    with pytest.raises(ValueError) as err:
+        data.enlarged_objects(n=4, **kwargs)
+    assert expected in str(err.value)
+
+
+def test_enlarged_objects_are_seeded_and_leave_the_global_rng_alone():
+    torch.manual_seed(5)
+    before = torch.random.get_rng_state()
+    a, b = data.enlarged_objects(n=20, seed=3), data.enlarged_objects(n=20, seed=3)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert all(torch.equal(a[f].x, b[f].x) for f in a)
+    assert not torch.equal(a[1.0].x, data.enlarged_objects(n=20, seed=4)[1.0].x)
