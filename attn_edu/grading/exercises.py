@@ -131,6 +131,7 @@ BAM = "06-bam"
 SK = "07-selective-kernel"
 DRSN = "08-residual-shrinkage"
 SDPA = "09-scaled-dot-product-attention"
+NONLOCAL = "10-non-local"
 FAST = "11-making-attention-fast"
 
 # A Triton kernel computes values in float32 and has no autograd or meta-device
@@ -486,6 +487,7 @@ _EXERCISES = [
         ),
         forbidden=(F.scaled_dot_product_attention,),
     ),
+    # 10 The non-local block ---------------------------------------------------
     # 11 Making attention fast -----------------------------------------------
     Exercise(
         FAST, "bandwidth-floor", "The bandwidth floor", 1, 1, "bandwidth_floor_us",

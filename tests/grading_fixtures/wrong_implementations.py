@@ -432,10 +432,10 @@ RIGHT = {
     )},
 }
 
-# Chapters 04-08 keep their wrong answers in files of their own.
-from . import wrong_04, wrong_05, wrong_06, wrong_07, wrong_08  # noqa: E402
+# Chapters 04-08 and 10 keep their wrong answers in files of their own.
+from . import wrong_04, wrong_05, wrong_06, wrong_07, wrong_08, wrong_10  # noqa: E402
 
-for _chapter in (wrong_04, wrong_05, wrong_06, wrong_07, wrong_08):
+for _chapter in (wrong_04, wrong_05, wrong_06, wrong_07, wrong_08, wrong_10):
     assert not set(_chapter.WRONG) & set(WRONG) and not set(_chapter.RIGHT) & set(RIGHT), _chapter.__name__
     WRONG.update(_chapter.WRONG)
     RIGHT.update(_chapter.RIGHT)
