@@ -279,6 +279,16 @@ PAPERS: dict[str, Paper] = {
         _paper("h100", ["NVIDIA"], "NVIDIA H100 Tensor Core GPU data sheet", "NVIDIA", 2023),
         _paper("h100-pcie", ["NVIDIA"], "NVIDIA H100 PCIe GPU product brief", "NVIDIA", 2022),
         _paper("h200", ["NVIDIA"], "NVIDIA H200 Tensor Core GPU data sheet", "NVIDIA", 2024),
+        _paper(
+            "gcnet",
+            ["Yue Cao", "Jiarui Xu", "Stephen Lin", "Fangyun Wei", "Han Hu"],
+            "GCNet: Non-local Networks Meet Squeeze-Excitation Networks and Beyond",
+            "ICCV Workshops",
+            2019,
+            arxiv="1904.11492",
+            doi="10.1109/ICCVW.2019.00246",
+            code="xvjiarui/GCNet",
+        ),
     ]
 }
 
@@ -331,6 +341,7 @@ FIGURES: dict[str, Figure] = {
         Figure("sk.table2.resnext50_params", "sk", "Table 2", "ResNeXt-50 (32x4d), parameters (millions)", 25.0, "M", 1),
         Figure("sk.table2.sknet50_top1_err", "sk", "Table 2", "SKNet-50, ImageNet top-1 error, 224 x 224 crop (%)", 20.79, "%", 2),
         Figure("sk.table2.resnext50_top1_err", "sk", "Table 2", "ResNeXt-50 (32x4d), ImageNet top-1 error, 224 x 224 crop (%)", 22.23, "%", 2),
+        Figure("transformer.section3.d_k", "transformer", "Section 3.2.2", "base Transformer, key width d_k of each head", 64),
     ]
 }
 

@@ -488,6 +488,54 @@ _EXERCISES = [
         forbidden=(F.scaled_dot_product_attention,),
     ),
     # 10 The non-local block ---------------------------------------------------
+    Exercise(
+        NONLOCAL, "nl-affinity-bytes", "The affinity matrix's size in bytes", 1, 1, "affinity_bytes",
+        # N x N' numbers per image, N = H W; with the paper's 2x2 max pooling N' = ceil(H/2) ceil(W/2).
+        lambda height, width, subsample=False, itemsize=4: (
+            height * width * math.prod(modules.non_local.key_grid(height, width, bool(subsample))) * itemsize),
+        cases=(
+            {"args": [12, 12]},
+            {"args": [14, 14, True]},
+            {"args": [28, 28], "kwargs": {"subsample": True, "itemsize": 2}},
+            {"args": [7, 9, True]},
+        ),
+        forbidden=(modules.non_local.key_grid,),
+    ),
+    Exercise(
+        NONLOCAL, "nl-embedded-gaussian", "The embedded Gaussian, Eq. 1", 2, 2, "embedded_gaussian",
+        # y = softmax(theta^T phi) g over the keys, as maps: (B, C', H, W), (B, C', H', W') x 2 -> (B, C', H, W).
+        lambda theta, phi, g: functional.scaled_dot_product_attention(
+            theta.flatten(2).transpose(1, 2), phi.flatten(2).transpose(1, 2), g.flatten(2).transpose(1, 2), scale=1.0,
+        ).transpose(1, 2).reshape(theta.shape),
+        cases=(
+            {"args": [randn(2, 4, 3, 5), randn(2, 4, 3, 5), randn(2, 4, 3, 5)], "check": "keys at every position"},
+            {"args": [randn(1, 8, 4, 4), randn(1, 8, 2, 2), randn(1, 8, 2, 2)], "check": "subsampled keys"},
+            {"args": [randn(2, 2, 5, 3, scale=3), randn(2, 2, 5, 3, scale=3), randn(2, 2, 5, 3)],
+             "check": "large scores"},
+        ),
+        forbidden=(F.scaled_dot_product_attention, functional.scaled_dot_product_attention),
+    ),
+    Exercise(
+        NONLOCAL, "nl-fix", "Find the bugs in a non-local block", 2, 2, "FixedNonLocal",
+        modules.NonLocalBlock,
+        cases=(
+            {"init": {"channels": 8}, "input": (2, 8, 5, 5)},
+            {"init": {"channels": 16}, "input": (3, 16, 4, 6)},
+        ),
+        forbidden=(registry.create, modules.NonLocalBlock, F.scaled_dot_product_attention,
+                   functional.scaled_dot_product_attention),
+    ),
+    Exercise(
+        NONLOCAL, "nl-block", "The non-local block, Eq. 6", 3, 3, "NonLocal",
+        modules.NonLocalBlock,
+        cases=(
+            {"init": {"channels": 8}, "input": (2, 8, 5, 5)},
+            {"init": {"channels": 16, "reduction": 4}, "input": (2, 16, 3, 7)},
+            {"init": {"channels": 6, "reduction": 2}, "input": (3, 6, 4, 4)},
+        ),
+        forbidden=(registry.create, modules.NonLocalBlock, F.scaled_dot_product_attention,
+                   functional.scaled_dot_product_attention),
+    ),
     # 11 Making attention fast -----------------------------------------------
     Exercise(
         FAST, "bandwidth-floor", "The bandwidth floor", 1, 1, "bandwidth_floor_us",
