@@ -6,9 +6,16 @@
         exercises/ is out of date.
 
     attn-edu grade SUBMISSION... --assignment NN --out grades.csv [--jobs N] [--timeout SECONDS]
-        Grade student notebooks (.ipynb or .md files, or folders of them) in
-        sandboxed processes. Writes grades.csv, results.jsonl beside it (every
-        check) and feedback/<submission>.md (one file per submission).
+        Grade student notebooks (.ipynb or .md files, or folders of them), each
+        in its own bubblewrap sandbox. Writes grades.csv (for Canvas or Moodle),
+        status.csv, results.jsonl beside it (every check) and
+        feedback/<submission>.md (one file per submission).
+
+    attn-edu gradescope --assignment NN --out autograder.zip
+        Build a Gradescope autograder archive for one chapter.
+
+    attn-edu nbgrader-course COURSE_DIR [--assignment NN ...]
+        Set up an nbgrader course (source notebooks and nbgrader_config.py).
 
     attn-edu exercises [NN]
         List the exercises of every chapter (or of one), with points.
@@ -28,7 +35,8 @@ import sys
 import time
 from pathlib import Path
 
-EXIT_OK, EXIT_STALE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_STALE, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C
 
 
 def _default_folder(name: str) -> Path:
@@ -80,9 +88,23 @@ def cmd_assign(args) -> int:
     return EXIT_OK
 
 
+def _read_roster(path: str) -> dict[str, str]:
+    """A two-column CSV: our student name (as in the gradebook), the LMS's identifier."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.reader(f) if r and not r[0].startswith("#")]
+    if rows and rows[0][:2] == ["student", "lms_id"]:
+        rows = rows[1:]
+    bad = [i + 1 for i, r in enumerate(rows) if len(r) < 2 or not r[0].strip() or not r[1].strip()]
+    if bad:
+        raise SystemExit(f"attn-edu grade: {path}: expected two columns (student, lms_id) on every row; rows {bad[:5]} are not")
+    return {r[0].strip(): r[1].strip() for r in rows}
+
+
 def cmd_grade(args) -> int:
     from .grading.assign import AssignError
-    from .grading.batch import Grader, expand, write_reports
+    from .grading.batch import Grader, GradingEnvironmentError, SandboxUnavailable, expand, write_reports
 
     solutions = Path(args.solutions) if args.solutions else _default_folder("solutions")
     solution = _find_solution(solutions, args.assignment)
@@ -90,6 +112,7 @@ def cmd_grade(args) -> int:
     if not paths:
         print("attn-edu grade: no submissions found", file=sys.stderr)
         return EXIT_USAGE
+    roster = _read_roster(args.roster) if args.roster else None
     try:
         grader = Grader(
             solution,
@@ -98,10 +121,14 @@ def cmd_grade(args) -> int:
             cell_timeout=args.cell_timeout,
             cpu_seconds=args.cpu,
             memory_mb=args.memory,
+            hidden_details=args.hidden_details,
+            unsafe_no_sandbox=args.unsafe_no_sandbox,
         )
-    except AssignError as exc:
+    except (AssignError, SandboxUnavailable) as exc:
         print(f"attn-edu grade: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.unsafe_no_sandbox:
+        print("attn-edu grade: WARNING: grading without a sandbox; submissions run as you, with no isolation", file=sys.stderr)
     started = time.monotonic()
     done = [0]
 
@@ -114,14 +141,26 @@ def cmd_grade(args) -> int:
                 flush=True,
             )
 
-    results = grader.grade(paths, progress=progress)
-    written = write_reports(results, grader, args.out, results_path=args.results, feedback_dir=args.feedback)
+    try:
+        results = grader.grade(paths, progress=progress)
+    except GradingEnvironmentError as exc:
+        print(f"attn-edu grade: refusing to grade: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("attn-edu grade: stopped before grading began; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    written = write_reports(results, grader, args.out, results_path=args.results, feedback_dir=args.feedback, roster=roster)
+    for warning in written["warnings"]:
+        print(f"attn-edu grade: {warning}", file=sys.stderr)
     seconds = time.monotonic() - started
     print(
         f"graded {len(results)} submission{'s' if len(results) != 1 else ''} of {grader.chapter} "
         f"in {seconds:.1f} s with {grader.jobs} job{'s' if grader.jobs != 1 else ''}; "
-        f"wrote {written['grades']}, {written['results']} and {written['feedback']}/"
+        f"wrote {written['grades']}, {written['status']}, {written['results']} and {written['feedback']}/"
     )
+    if grader.interrupted:
+        print("attn-edu grade: stopped by Ctrl-C; the submissions not graded are marked 'interrupted'", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 
@@ -179,6 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solutions", help="folder of solution notebooks (default: ./solutions)")
     p.add_argument("--results", help="where to write results.jsonl (default: beside --out)")
     p.add_argument("--feedback", help="folder for the feedback files (default: feedback/ beside --out)")
+    p.add_argument("--roster", help="CSV of student,lms_id: puts the LMS's identifiers into grades.csv")
+    p.add_argument(
+        "--hidden-details", choices=("hide", "show"), default="hide",
+        help="feedback on hidden cases: 'hide' says only that one failed (default), 'show' shows its inputs",
+    )
+    p.add_argument(
+        "--unsafe-no-sandbox", action="store_true",
+        help="grade without bubblewrap and cgroups: submissions run as you and can read the hidden tests, "
+        "other submissions and your files; only for your own notebooks",
+    )
     p.add_argument("--quiet", action="store_true", help="no line per submission")
     p.set_defaults(func=cmd_grade)
 
@@ -195,6 +244,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_arguments(p)
     p.set_defaults(func=cmd_bench)
+
+    from .grading.gradescope import add_arguments as gradescope_arguments
+
+    p = sub.add_parser(
+        "gradescope",
+        help="build a Gradescope autograder archive for one chapter",
+        description="Write autograder.zip (setup.sh, run_autograder, the solution notebook, attn_edu) for Gradescope.",
+    )
+    gradescope_arguments(p)
+
+    from .grading.nbgrader_course import add_arguments as nbgrader_course_arguments
+    from .grading.nbgrader_course import run as nbgrader_course_run
+
+    p = sub.add_parser(
+        "nbgrader-course",
+        help="set up an nbgrader course from the solution notebooks",
+        description="Write COURSE_DIR/source/NN-slug/NN-slug.ipynb from solutions/NN-slug.md and "
+        "COURSE_DIR/nbgrader_config.py, for instructors who grade with nbgrader.",
+    )
+    nbgrader_course_arguments(p)
+    p.set_defaults(func=lambda args: nbgrader_course_run(args, _default_folder("solutions")))
     return parser
 
 

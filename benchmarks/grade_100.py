@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     if done.returncode != 0:
         print(done.stderr, file=sys.stderr)
         return done.returncode
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.with_name("status.csv").open()))  # per submission, with its status
     by_kind: dict[str, Counter] = {}
     for row in rows:
         by_kind.setdefault(kinds[Path(row["submission"]).name], Counter())[float(row["total"])] += 1

@@ -58,11 +58,30 @@ def test_grade_writes_the_gradebook_results_and_feedback(tmp_path, capsys, monke
         "--timeout", "60",
     ]
     assert main(args) == 0
-    printed = capsys.readouterr().out
-    assert "[2/2]" in printed and "graded 2 submissions" in printed
-    rows = list(csv.DictReader(out.open()))
+    captured = capsys.readouterr()
+    assert "[2/2]" in captured.out and "graded 2 submissions" in captured.out
+    rows = list(csv.DictReader((tmp_path / "status.csv").open()))
     assert [float(r["total"]) for r in rows] == [7, 0]
     assert (tmp_path / "results.jsonl").exists() and len(list((tmp_path / "feedback").glob("*.md"))) == 2
+    # Both files are named like the assignment, so the gradebook cannot tell the
+    # students apart: it says so and keeps one row per submission.
+    assert "two submissions for student '03-efficient-channel-attention'" in captured.err
+    gradebook = list(csv.DictReader(out.open()))
+    assert [float(r["03-efficient-channel-attention total"]) for r in gradebook] == [7, 0]
+
+
+def test_grade_puts_the_rosters_identifiers_into_the_gradebook(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "alice_02.md").write_text((ROOT / "solutions" / "02-squeeze-and-excitation.md").read_text())
+    (tmp_path / "in" / "bob_02.md").write_text((ROOT / "exercises" / "02-squeeze-and-excitation.md").read_text())
+    (tmp_path / "roster.csv").write_text("student,lms_id\nalice,S-1001\nbob,S-1002\n")
+    out = tmp_path / "out" / "grades.csv"
+    code = main(["grade", str(tmp_path / "in"), "--assignment", "02", "--out", str(out), "--jobs", "2",
+                 "--timeout", "60", "--roster", str(tmp_path / "roster.csv"), "--solutions", str(ROOT / "solutions")])
+    assert code == 0, capsys.readouterr().err
+    rows = {r["SIS User ID"]: r for r in csv.DictReader(out.open())}
+    assert float(rows["S-1001"]["02-squeeze-and-excitation total"]) == 7
+    assert float(rows["S-1002"]["02-squeeze-and-excitation total"]) == 0
 
 
 def test_grade_rejects_an_unknown_assignment(tmp_path, capsys, monkeypatch):

@@ -209,7 +209,7 @@ def _cases() -> dict[str, Callable[[], list]]:
             {"args": ["cbam", (1, 64, 8, 8)]},
             {"args": ["se", (2, 64, 8, 8)], "kwargs": {"dtype": torch.bfloat16}},
         ],
-        "attn_edu.profile.eager_traffic": lambda: [
+        "attn_edu.traffic.eager_traffic": lambda: [
             {"args": [torch.sigmoid, randn(2, 8, 4, 4, grad=False)]},
             {"args": [build(functools.partial(registry.create, "se", 16)), randn(2, 16, 4, 4, grad=False)]},
         ],

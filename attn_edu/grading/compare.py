@@ -1,8 +1,8 @@
 """Compare a candidate function or class with a reference one.
 
 The comparison is split into three steps so that the batch grader can run
-the middle one in a student's sandboxed process and the other two in its
-own clean process:
+the middle one in a student's sandbox and the other two in its own process,
+which never runs student code:
 
 The steps live in ``probes`` (making and running probes) and ``values``
 (packing results and finding differences); this module judges:
@@ -22,12 +22,10 @@ The steps live in ``probes`` (making and running probes) and ``values``
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import nn
 
 from .probes import (  # noqa: F401 - re-exported: the three steps live together here
     FUNCTION_VARIANTS,
@@ -40,10 +38,13 @@ from .probes import (  # noqa: F401 - re-exported: the three steps live together
     build,
     identify,
     kind_of,
-    make_plan,
     run_plan,
     run_probe,
+    shape_problem,
 )
+from . import probes
+from .cases import default_cases
+from .feedback import result_html
 from .values import compare_packed, compare_tensors, describe, pack  # noqa: F401
 
 __all__ = [
@@ -165,9 +166,12 @@ class CheckResult:
         return "\n".join([head, *("  " + m for m in self.messages), *("  " + n for n in self.notes)])
 
     def _repr_html_(self) -> str:
-        from .feedback import result_html
-
         return result_html(self)
+
+
+def make_plan(reference: Any, cases: list | None = None, **kwargs) -> Plan:
+    """``probes.make_plan``, with ``cases.default_cases(reference)`` when no cases are given."""
+    return probes.make_plan(reference, default_cases(reference) if cases is None else cases, **kwargs)
 
 
 # ---------------------------------------------------------------------------
@@ -443,24 +447,10 @@ def check_plan(
     name: str | None = None,
 ) -> CheckResult:
     """Run ``candidate`` on a ready plan in this process and judge it."""
-    problem = _shape_problem(plan.kind, candidate)
+    problem = shape_problem(plan.kind, candidate)
     if problem:
         return missing_result(plan, problem, name=name, flag="wrong-kind")
     watch = Watch([reference, *forbidden]) if detect_reference else None
     identity = identify(candidate, reference, watch) if detect_reference else None
     outcomes = run_plan(candidate, plan, watch)
     return judge(plan, outcomes, identity=identity, name=name)
-
-
-def _shape_problem(kind: str, candidate: Any) -> str | None:
-    """A message when the candidate is not even the right kind of thing."""
-    if kind in ("module", "class"):
-        base = candidate.func if isinstance(candidate, functools.partial) else candidate
-        if not callable(base):
-            return f"expected a class, got {describe(pack(candidate))}"
-        if kind == "module" and isinstance(base, nn.Module):
-            return "expected the class itself (for example SqueezeExcitation), not a module built from it"
-        return None
-    if not callable(candidate):
-        return f"expected a function, got {describe(pack(candidate))}"
-    return None

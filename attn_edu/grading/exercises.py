@@ -191,7 +191,7 @@ _EXERCISES = [
         ECA, "eca-forward", "ECA's forward pass", 2, 3, "EfficientChannelAttention",
         modules.EfficientChannelAttention,
         cases=(
-            {"init": {"channels": 16}, "input": (2, 16, 5, 4)},
+            {"init": {"channels": 16, "k_size": 3}, "input": (2, 16, 5, 4)},
             {"init": {"channels": 64, "k_size": 5}, "input": (2, 64, 3, 3)},
         ),
         forbidden=(registry.create,),

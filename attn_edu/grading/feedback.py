@@ -8,8 +8,10 @@ reference code or the source of hidden tests.
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
-from .compare import CheckResult
+if TYPE_CHECKING:  # only for the annotations: compare imports this module
+    from .compare import CheckResult
 
 HIDDEN_NOTE = (
     "These are the visible checks only. The grader runs more (hidden) checks, "

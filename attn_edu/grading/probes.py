@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .specs import TensorSpec
-from .values import MAX_DEPTH, _shape, _type_name, pack
+from .values import MAX_DEPTH, _shape, _type_name, describe, pack
 
 # The rows of the feedback table for a module, in the order they are shown:
 # (name, settings). Every configuration gets these with its first seed;
@@ -153,7 +153,7 @@ def identify(candidate: Any, reference: Any, watch: Watch | None = None) -> str 
     target = candidate.func if isinstance(candidate, functools.partial) else candidate
     base = reference.func if isinstance(reference, functools.partial) else reference
     name = getattr(target, "__qualname__", _type_name(target))
-    if target is base:
+    if base is not None and target is base:
         return f"it is the reference implementation {getattr(base, '__module__', '')}.{name}"
     module = getattr(target, "__module__", "") or ""
     if module.startswith("attn_edu"):
@@ -612,9 +612,7 @@ def make_plan(
     kind = kind or kind_of(reference)
     name = name or _name_of(reference)
     if cases is None:
-        from .cases import default_cases
-
-        cases = default_cases(reference)
+        raise TypeError(f"make_plan needs the cases to try on {name}; attn_edu.grading.cases.default_cases gives defaults")
     probes: list[Probe] = []
     for hidden, group in ((False, cases), (True, hidden_cases or [])):
         for case in group:
@@ -661,3 +659,17 @@ def run_plan(target: Any, plan: Plan, watch: Watch | None = None) -> list[dict]:
         return outcomes
     finally:
         torch.random.set_rng_state(torch_state)
+
+
+def shape_problem(kind: str, candidate: Any) -> str | None:
+    """A message when the candidate is not even the right kind of thing."""
+    if kind in ("module", "class"):
+        base = candidate.func if isinstance(candidate, functools.partial) else candidate
+        if not callable(base):
+            return f"expected a class, got {describe(pack(candidate))}"
+        if kind == "module" and isinstance(base, nn.Module):
+            return "expected the class itself (for example SqueezeExcitation), not a module built from it"
+        return None
+    if not callable(candidate):
+        return f"expected a function, got {describe(pack(candidate))}"
+    return None

@@ -130,9 +130,10 @@ SUBMISSIONS = {
         },
         "expect": {"points": {**FULL, "se-parameters": 0, "se-fix": 0}, "flags": ["reference-used"]},
     },
+    # The sandbox does not offer attn_edu's implementations, so the import fails.
     "reference-reached-at-run-time": {
         "replace": {"se-forward": HIDDEN_REFERENCE_FORWARD},
-        "expect": {"points": {**FULL, "se-forward": 0}, "flags": ["reference-used"]},
+        "expect": {"points": {**FULL, "se-forward": 0}, "flags": ["cell-error"]},
     },
     "locked-cells-edited": {
         "replace": {
@@ -146,14 +147,19 @@ SUBMISSIONS = {
         "expect": {"points": FULL, "flags": ["no-metadata"]},
     },
     "markdown-submission": {"format": "md", "expect": {"points": FULL, "flags": []}},
+    # An honest notebook that plots: matplotlib must work inside the sandbox.
+    "plots-a-figure": {
+        "after": {"setup": ["import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.savefig('/tmp/figure.png')\nplt.show()"]},
+        "expect": {"points": FULL, "flags": []},
+    },
 }
 
-# Only safe when the grader runs as root and so runs submissions as nobody:
-# otherwise the signal would reach the test process itself.
-AS_ROOT_ONLY = {
+# In its own PID namespace, the submission's parent is the sandbox's init,
+# which ignores the signal: the grader is out of reach.
+KILLS_THE_GRADER = {
     "kills-the-grader": {
         "after": {"se-forward-check": ["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"]},
-        "expect": {"points": FULL, "flags": ["cell-error"]},
+        "expect": {"points": FULL, "flags": []},
     },
 }
 
