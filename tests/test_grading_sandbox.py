@@ -310,3 +310,11 @@ def test_the_sandbox_view_holds_no_reference_and_imports_nothing_outside_itself(
     count, loaded = done.stdout.split(" ", 1)
     assert count == "7"  # every reference module is out of reach
     assert "attn_edu.modules" not in loaded and "attn_edu.functional" not in loaded
+
+
+def test_the_private_tmp_is_mounted_before_anything_that_lives_under_tmp(tmp_path):
+    # A clone and its virtualenv under /tmp (as in CI) must stay visible in the sandbox.
+    command = sandbox.bwrap_command(tmp_path, sandbox.Limits(), 10_000, 3)
+    tmpfs = max(i for i, arg in enumerate(command) if arg == "--tmpfs" and command[i + 1] == "/tmp")
+    binds = [i for i, arg in enumerate(command) if arg == "--ro-bind"]
+    assert binds and all(i > tmpfs for i in binds)

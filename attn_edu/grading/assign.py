@@ -164,6 +164,20 @@ def solution_notebooks(folder: Path | str) -> list[Path]:
     )
 
 
+def find_solution(folder: Path | str, assignment: str) -> Path:
+    """The solution notebook of ``assignment`` ("02" or "02-squeeze-and-excitation") in ``folder``.
+
+    ``AssignError`` names the notebooks that are there when none, or more than one, matches.
+    """
+    key = str(assignment).strip()
+    notebooks = solution_notebooks(folder)
+    matches = [p for p in notebooks if p.stem == key or p.stem.split("-", 1)[0] == key.zfill(2)]
+    if len(matches) != 1:
+        known = ", ".join(p.stem for p in notebooks) or "none"
+        raise AssignError(f"no solution notebook for assignment {assignment!r} in {folder} (found: {known})")
+    return matches[0]
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write a file so that readers see the old or the new content, never half of it."""
     path = Path(path)

@@ -121,16 +121,14 @@ class GradescopeError(ValueError):
 
 
 def find_solution(solutions: Path, assignment: str) -> Path:
-    """The solution notebook of ``assignment`` ("02" or "02-squeeze-and-excitation") in ``solutions``."""
-    from .assign import solution_notebooks
+    """The solution notebook of ``assignment`` in ``solutions`` (``assign.find_solution``)."""
+    from .assign import AssignError
+    from .assign import find_solution as find
 
-    key = assignment.strip()
-    notebooks = solution_notebooks(solutions)
-    matches = [p for p in notebooks if p.stem == key or p.stem.split("-", 1)[0] == key.zfill(2)]
-    if len(matches) != 1:
-        known = ", ".join(p.stem for p in notebooks) or "none"
-        raise GradescopeError(f"no solution notebook for assignment {assignment!r} in {solutions} (found: {known})")
-    return matches[0]
+    try:
+        return find(solutions, assignment)
+    except AssignError as exc:
+        raise GradescopeError(str(exc)) from None
 
 
 def _package_files() -> tuple[Path, list[Path]]:

@@ -27,20 +27,18 @@ CONFIG_NAME = "nbgrader_config.py"
 
 def select_notebooks(solutions: Path | str, assignments: list[str] | None = None) -> list[Path]:
     """The solution notebooks named by ``assignments`` (numbers or slugs), or all of them."""
-    from .assign import solution_notebooks
+    from .assign import AssignError, find_solution, solution_notebooks
 
-    notebooks = solution_notebooks(solutions)
     if not assignments:
-        return notebooks
+        return solution_notebooks(solutions)
     chosen = []
     for key in assignments:
-        key = key.strip()
-        matches = [p for p in notebooks if p.stem == key or p.stem.split("-", 1)[0] == key.zfill(2)]
-        if len(matches) != 1:
-            known = ", ".join(p.stem for p in notebooks) or "none"
-            raise ValueError(f"expected a chapter with a solution notebook in {solutions} ({known}); got {key!r}")
-        if matches[0] not in chosen:
-            chosen.append(matches[0])
+        try:
+            found = find_solution(solutions, key)
+        except AssignError as exc:
+            raise ValueError(str(exc)) from None
+        if found not in chosen:
+            chosen.append(found)
     return chosen
 
 

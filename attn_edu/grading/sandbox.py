@@ -230,12 +230,14 @@ def bwrap_command(view: Path, limits: Limits, identity: int, fd: int) -> list[st
     args = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--new-session", "--die-with-parent", "--clearenv"]
     for key, value in _environment().items():
         args += ["--setenv", key, value]
+    # The private /tmp first: a later mount under /tmp (a project or a
+    # virtualenv that lives there) then lands on top of it, not under it.
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     args += _system_binds()
     for path in _python_dirs():
         args += ["--ro-bind", path, path]
     # The installed package, wherever Python finds it, becomes the view.
     args += ["--ro-bind", str(view / "attn_edu"), str(PACKAGE), "--ro-bind", str(view), "/grader"]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     args += ["--uid", str(identity), "--gid", str(identity), "--chdir", "/tmp", "--hostname", "sandbox"]
     args += ["--", python, "-I", "-c", BOOT, "/grader", str(fd)]
     return args
