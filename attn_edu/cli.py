@@ -17,6 +17,14 @@
     attn-edu nbgrader-course COURSE_DIR [--assignment NN ...]
         Set up an nbgrader course (source notebooks and nbgrader_config.py).
 
+    attn-edu lab [FOLDER]
+        Copy the chapters and exercises into FOLDER (./attn-edu-book) and open
+        JupyterLab there, as `make lab` does in a clone.
+
+    attn-edu train --data FOLDER|NAME --model resnet50 --attn se ...
+        Train an attention network, as one process or under torchrun with
+        DistributedDataParallel (python -m attn_edu.train --help).
+
     attn-edu exercises [NN]
         List the exercises of every chapter (or of one), with points.
 
@@ -50,15 +58,12 @@ def _default_folder(name: str) -> Path:
 
 
 def _find_solution(folder: Path, assignment: str) -> Path:
-    from .grading.assign import solution_notebooks
+    from .grading.assign import AssignError, find_solution
 
-    key = assignment.strip()
-    notebooks = solution_notebooks(folder)
-    matches = [p for p in notebooks if p.stem == key or p.stem.split("-", 1)[0] == key.zfill(2)]
-    if len(matches) != 1:
-        known = ", ".join(p.stem for p in notebooks) or "none"
-        raise SystemExit(f"attn-edu grade: no solution notebook for assignment {assignment!r} in {folder} (found: {known})")
-    return matches[0]
+    try:
+        return find_solution(folder, assignment)
+    except AssignError as exc:
+        raise SystemExit(f"attn-edu grade: {exc}") from None
 
 
 def cmd_assign(args) -> int:
@@ -245,6 +250,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench_arguments(p)
     p.set_defaults(func=cmd_bench)
 
+    from .train import add_arguments as train_arguments
+    from .train import run as train_run
+
+    p = sub.add_parser(
+        "train",
+        help="train an attention network on an image folder, on one process or under torchrun (DDP)",
+        description="Train an attn_edu network on an ImageFolder folder or an attn_edu.data set; "
+        "`torchrun --nproc_per_node=N -m attn_edu.train ...` runs it on N processes. "
+        "Defaults: the SE paper's ImageNet recipe (see `python -m attn_edu.train --help`).",
+    )
+    train_arguments(p)
+    p.set_defaults(func=train_run)
+
     from .grading.gradescope import add_arguments as gradescope_arguments
 
     p = sub.add_parser(
@@ -265,6 +283,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nbgrader_course_arguments(p)
     p.set_defaults(func=lambda args: nbgrader_course_run(args, _default_folder("solutions")))
+
+    from .lab import add_arguments as lab_arguments
+
+    p = sub.add_parser(
+        "lab",
+        help="copy the chapters and exercises into a folder and open them in JupyterLab",
+        description="Copy the book's chapters and exercises into FOLDER (files already there are kept) "
+        "and start JupyterLab there, with Markdown chapters opening as notebooks.",
+    )
+    lab_arguments(p)
     return parser
 
 

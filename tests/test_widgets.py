@@ -399,3 +399,31 @@ def test_viewer_shows_sk_branches_and_drsn_thresholds_per_channel():
 def test_viewer_without_attention_modules_says_so():
     with pytest.raises(ValueError, match="has no attention module that attn_edu knows"):
         attention_viewer(SmallCNN(3, 5, width=8, depth=1), torch.randn(2, 3, 8, 8))
+
+
+# ---------------------------------------------------------------------------
+# Static views: what a page without a kernel (the HTML book) shows
+# ---------------------------------------------------------------------------
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def test_the_explorer_displays_a_static_view_of_its_current_state_beside_the_live_widget():
+    e = explore("se")
+    bundle = e._repr_mimebundle_()
+    assert WIDGET_VIEW in bundle  # JupyterLab shows the live widget
+    static = bundle["text/html"]
+    assert "C = 64" in static and e.table.value in static and e.diagram.value in static
+    e.channels.value = 32
+    static = e._repr_mimebundle_()["text/html"]
+    assert "C = 32" in static and "(2, 32, 32, 32)" in static
+
+
+def test_the_broadcast_explorer_and_the_viewer_display_static_views():
+    b = broadcast_explorer()
+    static = b._repr_mimebundle_()["text/html"]
+    assert b.result.value in static and b.table.value in static and b.picture.value in static
+    net = SmallCNN(3, 5, width=8, depth=1, attn="se", reduction=4)
+    v = attention_viewer(net, torch.randn(2, 3, 8, 8))
+    static = v._repr_mimebundle_()["text/html"]
+    assert '<img alt="channel weights" src="data:image/png;base64,' in static

@@ -15,6 +15,7 @@ import re
 import ipywidgets as widgets
 
 from ..shapes import Broadcast, explain_broadcast, format_shape
+from .static import settings_line, side_by_side, with_static_view
 
 __all__ = ["BroadcastExplorer", "broadcast_explorer", "parse_shape", "PRESETS"]
 
@@ -111,6 +112,14 @@ class BroadcastExplorer(widgets.VBox):
             widgets.HBox([self.picture, self.table], layout=widgets.Layout(flex_flow="row wrap")),
         ])
         self.update()
+
+    def static_html(self) -> str:
+        """The two shapes, the sizes, the result, the picture and the table on show, as HTML."""
+        settings = {"left": self.left.value, "right": self.right.value, **self.sizes()}
+        return settings_line(settings) + self.result.value + side_by_side(self.picture.value, self.table.value)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return with_static_view(super()._repr_mimebundle_(**kwargs), self.static_html())
 
     def sizes(self) -> dict[str, int]:
         values = (self.batch, self.channels, self.height, self.width, self.branches)

@@ -24,6 +24,7 @@ from .. import profile
 from ..modules.non_local import key_grid
 from ..registry import available, create
 from ..shapes import Trace, format_shape, trace
+from .static import settings_line, side_by_side, with_static_view
 
 __all__ = ["Explorer", "explore", "MECHANISM_TITLES", "LIVE_LIMIT"]
 
@@ -196,6 +197,18 @@ class Explorer(widgets.VBox):
         ])
         self._show_controls()
         self.update()
+
+    # -- the static view, for pages without a kernel ----------------------
+
+    def static_html(self) -> str:
+        """The settings, costs, shape table and data-flow diagram on show, as HTML."""
+        settings = {"mechanism": self.mechanism.value, "B": self.batch.value, "C": self.channels.value,
+                    "H": self.height.value, "W": self.width.value, **self.kwargs()}
+        return settings_line(settings) + self.message.value + self.figures.value + side_by_side(
+            self.table.value, self.diagram.value)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return with_static_view(super()._repr_mimebundle_(**kwargs), self.static_html())
 
     # -- controls ----------------------------------------------------------
 

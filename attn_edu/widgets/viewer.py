@@ -23,6 +23,7 @@ from .plots import (
     plot_spatial_attention,
     png_bytes,
 )
+from .static import settings_line, with_static_view
 
 __all__ = ["AttentionViewer", "attention_viewer"]
 
@@ -71,6 +72,16 @@ class AttentionViewer(widgets.VBox):
         super().__init__([widgets.HBox([self.layer, self.sample]), widgets.HBox([self.view, self.channel]),
                           self.message, self.output])
         self._layer_changed()
+
+    def static_html(self) -> str:
+        """The layer, sample and view on show, with its figure, as HTML."""
+        settings = {"layer": self.records[self.layer.value].name, "sample": self.sample.value, "view": self.view.value}
+        images = [o["data"]["image/png"] for o in self.output.outputs if "image/png" in o.get("data", {})]
+        figure = "".join(f'<img alt="{self.view.value}" src="data:image/png;base64,{png}">' for png in images)
+        return settings_line(settings) + self.message.value + figure
+
+    def _repr_mimebundle_(self, **kwargs):
+        return with_static_view(super()._repr_mimebundle_(**kwargs), self.static_html())
 
     @property
     def record(self) -> LayerRecord:
