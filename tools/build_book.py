@@ -36,6 +36,7 @@ SITE = BUILD / "site"
 HTML = BUILD / "html"
 CONF = ROOT / "tools" / "sphinx"
 CHAPTER = re.compile(r"^\d\d-[a-z0-9-]+$")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 INDEX = """# attn-edu: attention in convolutional networks
 
@@ -93,6 +94,13 @@ def _links_cell(name: str, has_exercises: bool) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell(" · ".join(parts))
 
 
+def _live_only(output) -> bool:
+    """A widget with no static view: the training progress bars, which JupyterLab removes when
+    training ends (``leave=False``); a page would show them frozen at 0%."""
+    data = output.get("data", {})
+    return WIDGET_VIEW in data and "text/html" not in data
+
+
 def _relink(source: str) -> str:
     """Links between Markdown files of the repository, as links between pages of the site."""
     source = re.sub(r"\]\(\.\./exercises/(\d\d-[a-z0-9-]+)\.md\)", r"](exercises/\1.ipynb)", source)
@@ -126,6 +134,8 @@ def assemble() -> list[str]:
         for cell in notebook.cells:
             if cell.cell_type == "markdown":
                 cell.source = _relink(cell.source)
+            elif cell.cell_type == "code":
+                cell.outputs = [o for o in cell.outputs if not _live_only(o)]
         first_heading = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and c.source.lstrip().startswith("# "))
         notebook.cells.insert(first_heading + 1, _links_cell(name, name in exercises))
         nbformat.write(notebook, SITE / f"{name}.ipynb")
