@@ -135,14 +135,14 @@ for entry in os.listdir("/proc"):
             killed.append(int(entry))
         except OSError:
             pass
-for folder in glob.glob("/tmp/attn-edu-grade-*") + glob.glob("/tmp/*/"):
-    try:
-        with open(os.path.join(folder, "results.jsonl"), "w") as f:
+for folder in ["/tmp", *glob.glob("/tmp/*/"), *glob.glob("/tmp/*/*/")]:
+    try:  # inside the sandbox these folders are its own private /tmp: the test looks on the host
+        with open(os.path.join(folder, "ATTACK-MARKER-results.jsonl"), "w") as f:
             f.write("full marks")
         written.append(folder)
     except OSError:
         pass
-raise RuntimeError(f"found killed={killed} written={written}")
+raise RuntimeError(f"found killed={killed} written={len(written)}")
 '''
 
 OUTLIVE_THE_BATCH = '''
