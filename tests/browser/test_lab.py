@@ -116,19 +116,21 @@ def test_a_student_runs_chapter_02_and_moves_the_explorers_slider(browser, lab):
         has=page.locator(".widget-slider", has_text="C (channels)")).first
     explorer.scroll_into_view_if_needed()
     slider = explorer.locator(".widget-slider", has_text="C (channels)").first
+    slider.scroll_into_view_if_needed()
     table = explorer.locator("table", has_text="(2, ").first
-    before = table.inner_text()
+    before = table.text_content()  # textContent: JupyterLab may skip drawing what is out of view
     readout = slider.locator(".widget-readout")
-    value = int(readout.inner_text())
+    value = int(readout.text_content().strip())
     new = value - 1 if value > 8 else value + 1
     readout.click()
     page.keyboard.press("Control+A")
     page.keyboard.insert_text(str(new))
-    page.keyboard.press("Enter")
+    readout.press("Enter")  # the readout commits on Enter or when it loses focus
+    readout.evaluate("element => element.blur()")
     page.wait_for_function(
-        "([el, before]) => el.innerText !== before", arg=[table.element_handle(), before], timeout=60_000
+        "([el, before]) => el.textContent !== before", arg=[table.element_handle(), before], timeout=60_000
     )
-    assert f", {new}, " in table.inner_text() and before != table.inner_text()
+    assert f", {new}, " in table.text_content() and before != table.text_content()
     page.close()
 
 
