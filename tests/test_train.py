@@ -6,8 +6,8 @@ The tests write a small ImageFolder of PNG files drawn from
 
 - two processes train two epochs and the loss falls;
 - one step of 2 processes x b images equals one step of 1 process x 2b;
-- a run stopped after epoch 1 and resumed ends with the weights of an
-  uninterrupted run;
+- a run stopped after epoch 1, or killed in epoch 2, and resumed ends with
+  the weights of an uninterrupted run;
 - each bad input stops the run with an error that names it, before anything
   is written.
 """
@@ -113,6 +113,28 @@ def test_an_interrupted_run_resumed_ends_with_the_weights_of_an_uninterrupted_on
     resumed, uninterrupted = read_log(out), read_log(two_process_run)
     for column in ("epoch", "train_loss", "val_loss", "top1", "top5", "lr"):
         assert [r[column] for r in resumed] == [r[column] for r in uninterrupted], column
+
+
+def test_a_run_killed_in_its_second_epoch_resumed_ends_with_the_weights_of_an_uninterrupted_one(
+    image_folder, two_process_run, tmp_path
+):
+    import signal
+    import time
+
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "attn_edu.train", "--data", str(image_folder), *TINY, *RECIPE, "--out", str(out)]
+    run = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while not (out / "checkpoint.pt").exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(run.pid, signal.SIGKILL)  # the whole launch, both workers included, with no chance to clean up
+    run.wait()
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["epoch"] == 1
+    assert not (out / "model.pt").exists(), "the run finished its second epoch before it could be killed"
+    torchrun("--data", str(image_folder), *TINY, *RECIPE, "--out", str(out), "--resume")
+    assert_same_weights(out / "model.pt", two_process_run / "model.pt")
 
 
 def test_two_processes_with_batch_b_take_the_step_of_one_process_with_batch_2b(image_folder, tmp_path):
