@@ -363,8 +363,6 @@ class Grader:
             compare.missing_result(plan, message, name=ex.answer, flag=flag or status) if flag != "none" else None, message,
         )
         if event is None:
-            if obs.stopped in ("timeout", "cpu-limit") or obs.memory_exceeded:
-                return zero("not-reached", "grading stopped before this exercise's check cell", "none")
             return zero("not-reached", "grading stopped before this exercise's check cell", "none")
         status = event["status"]
         uses = job["uses"].get(ex.id, set())

@@ -258,13 +258,8 @@ def _environment() -> dict[str, str]:
         "TRITON_CACHE_DIR": "/tmp/.triton",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    if not _has_gpu():  # the sandbox offers no GPU: chapter 11's kernels run in Triton's interpreter
-        env["TRITON_INTERPRET"] = "1"
+    env["TRITON_INTERPRET"] = "1"  # the sandbox binds no GPU device: chapter 11's kernels run in Triton's interpreter
     return env
-
-
-def _has_gpu() -> bool:
-    return False  # the sandbox binds no GPU device
 
 
 # ---------------------------------------------------------------------------
